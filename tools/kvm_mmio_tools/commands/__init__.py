@@ -1,0 +1,1 @@
+"""One module per `kvm-mmio` subcommand; each exposes register(subparsers)."""

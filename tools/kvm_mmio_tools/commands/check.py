@@ -1,0 +1,139 @@
+"""`kvm-mmio check`: run TLC on models and compare each verdict with the manifest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from kvm_mmio_tools.check import ModelReport, check_models
+from kvm_mmio_tools.counterexample import counterexample_json, render_counterexample
+from kvm_mmio_tools.errors import UsageError
+from kvm_mmio_tools.models import load_models, select_models, write_manifest
+from kvm_mmio_tools.progress import ProgressLine, rate
+from kvm_mmio_tools.tlc import Progress
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="model-check the spec with TLC and compare verdicts with the manifest",
+        description="Run TLC on the named models (default: the manifest's default set) and "
+        "compare each verdict, distinct-state count and depth with spec/models/manifest.json. "
+        "Exit 0 only when every model matches.",
+    )
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="model names (see --list)")
+    parser.add_argument("--all", action="store_true", help="every model of the manifest")
+    parser.add_argument("--list", action="store_true", help="list the models and exit")
+    parser.add_argument("--workers", type=int, default=1, help="TLC workers per JVM (default 1)")
+    parser.add_argument("--jobs", type=int, default=2, help="JVMs at once (default 2)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per TLC run")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--no-traces", action="store_true", help="do not print counterexamples")
+    parser.add_argument(
+        "--record", action="store_true",
+        help="write the measured counts into the manifest (for an intended change of the spec)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    for name in ("workers", "jobs"):
+        value = getattr(args, name)
+        if not 1 <= value <= 64:
+            raise UsageError(f"--{name} must be between 1 and 64, got {value}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+
+
+def _list() -> int:
+    for model in load_models().values():
+        mark = "default" if model.default else "       "
+        print(f"{model.name:<22} {mark}  {model.summary}")
+    return 0
+
+
+def _verdict_line(report: ModelReport) -> str:
+    status = "ok  " if report.ok else "FAIL"
+    states = f"{report.distinct_states:,}" if report.distinct_states is not None else "-"
+    depth = str(report.depth) if report.depth is not None else "-"
+    violated = " ".join(report.violated) or "-"
+    return (f"{status} {report.name:<22} {states:>9} {depth:>5} {report.seconds:>7.1f}s  "
+            f"violated: {violated}")
+
+
+def _print_report(report: ModelReport, traces: bool) -> None:
+    print(_verdict_line(report))
+    for problem in report.problems:
+        print(f"     ! {problem}")
+    if traces and (found := report.first_counterexample()) is not None:
+        print("\n".join("     " + line for line in render_counterexample(*found).splitlines()))
+
+
+def _as_json(report: ModelReport) -> dict:
+    first = report.first_counterexample()
+    return {
+        "name": report.name,
+        "ok": report.ok,
+        "expected": {"holds": list(report.expected_holds),
+                     "violated": list(report.expected_violated)},
+        "holds": list(report.holds),
+        "violated": list(report.violated),
+        "distinct_states": report.distinct_states,
+        "depth": report.depth,
+        "seconds": report.seconds,
+        "counterexample": counterexample_json(first[1]) if first else None,
+        "counterexamples": {name: counterexample_json(trace)
+                            for name, trace in report.counterexamples.items()},
+        "problems": list(report.problems),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    _validate(args)
+    if args.list:
+        return _list()
+    models = select_models(args.models, everything=args.all)
+    line = ProgressLine(enabled=None if not args.json else False)
+    running: dict[str, Progress] = {}
+    done: list[str] = []
+    start = time.monotonic()
+
+    def on_progress(name: str, progress: Progress) -> None:
+        running[name] = progress
+        parts = [f"{n} {p.distinct:,} states {rate(p.distinct, p.elapsed)} queue {p.queue:,}"
+                 for n, p in list(running.items()) if n not in done]
+        line.update(f"[{len(done)}/{len(models)} {time.monotonic() - start:.0f}s] "
+                    + "; ".join(parts))
+
+    def on_done(report: ModelReport) -> None:
+        done.append(report.name)
+        if not args.json:
+            line.clear()
+            _print_report(report, traces=not args.no_traces)
+            sys.stdout.flush()
+
+    if not args.json:
+        print(f"checking {len(models)} model(s) with TLC: {' '.join(m.name for m in models)}")
+        print(f"     {'model':<22} {'states':>9} {'depth':>5} {'time':>8}")
+    reports = check_models(models, jobs=args.jobs, workers=args.workers, timeout=args.timeout,
+                           on_progress=on_progress, on_done=on_done)
+    line.clear()
+    ok = all(report.ok for report in reports)
+    if args.record:
+        counted = {r.name: (r.distinct_states, r.depth) for r in reports
+                   if r.distinct_states is not None
+                   and not [p for p in r.problems if "manifest records" not in p]}
+        path = write_manifest(counted)
+        if not args.json:
+            print(f"recorded the counts of {len(counted)} model(s) in {path}")
+    if args.json:
+        print(json.dumps({"ok": ok, "models": [_as_json(report) for report in reports]}))
+    else:
+        matched = sum(report.ok for report in reports)
+        print(f"{matched} of {len(reports)} model(s) as the manifest expects "
+              f"({time.monotonic() - start:.1f}s wall)")
+    return 0 if ok else 1

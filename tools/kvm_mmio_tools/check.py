@@ -67,8 +67,14 @@ class _Runner:
     """Runs TLC on variants of one model's cfg in a scratch copy of spec/ (TLC resolves the cfg
     against the spec's folder, and nothing is ever written into the checkout)."""
 
-    def __init__(self, model: Model, workers: int, timeout: float | None,
-                 on_progress: ProgressCallback | None, cancel: threading.Event | None):
+    def __init__(
+        self,
+        model: Model,
+        workers: int,
+        timeout: float | None,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ):
         self.model = model
         self.workers = workers
         self.timeout = timeout
@@ -177,8 +183,15 @@ def check_model(
     cancel: threading.Event | None = None,
 ) -> ModelReport:
     """Check one model and compare the verdict and counts with its manifest entry."""
-    report: dict = {"holds": [], "violated": [], "counterexamples": {}, "problems": [],
-                    "distinct_states": None, "depth": None, "seconds": 0.0}
+    report: dict = {
+        "holds": [],
+        "violated": [],
+        "counterexamples": {},
+        "problems": [],
+        "distinct_states": None,
+        "depth": None,
+        "seconds": 0.0,
+    }
     listed = (*model.invariants, *model.properties)
     with _Runner(model, workers, timeout, on_progress, cancel) as runner:
         _complete_run(runner, [n for n in listed if n not in model.expect_violated], report)
@@ -194,9 +207,13 @@ def check_model(
         if name in report["holds"]:
             problems.append(f"{name} holds, but the manifest expects it to be violated")
     counted = report["distinct_states"] is not None
-    if counted and model.recorded_states is not None and (
-        (report["distinct_states"], report["depth"])
-        != (model.recorded_states, model.recorded_depth)
+    if (
+        counted
+        and model.recorded_states is not None
+        and (
+            (report["distinct_states"], report["depth"])
+            != (model.recorded_states, model.recorded_depth)
+        )
     ):
         problems.append(
             f"{report['distinct_states']} distinct states at depth {report['depth']}, but the "
@@ -225,6 +242,7 @@ def check_models(
     workers: int = 1,
     timeout: float | None = None,
     on_progress: ProgressCallback | None = None,
+    on_start: Callable[[Model], None] | None = None,
     on_done: Callable[[ModelReport], None] | None = None,
 ) -> list[ModelReport]:
     """Check models on ``jobs`` JVMs at once, largest first; reports come back in input order.
@@ -235,8 +253,11 @@ def check_models(
     largest_first = sorted(models, key=lambda m: -(m.recorded_states or 0))
 
     def task(model: Model) -> ModelReport:
-        report = check_model(model, workers=workers, timeout=timeout,
-                             on_progress=on_progress, cancel=cancel)
+        if on_start is not None:
+            on_start(model)
+        report = check_model(
+            model, workers=workers, timeout=timeout, on_progress=on_progress, cancel=cancel
+        )
         if on_done is not None:
             on_done(report)
         return report

@@ -1,4 +1,4 @@
-"""The `kvm-mmio` command line: a thin layer that parses arguments and hands them to a command module.
+"""The `kvm-mmio` command line: a thin layer that parses arguments and calls a command module.
 
 Each subcommand lives in ``kvm_mmio_tools.commands.<name>`` and exposes ``register(subparsers)``,
 which adds its parser and sets ``handler`` (a function of the parsed namespace returning the exit
@@ -12,7 +12,7 @@ import sys
 from kvm_mmio_tools import logs
 from kvm_mmio_tools.errors import ToolError, UsageError
 
-COMMANDS = ("spte",)
+COMMANDS = ("spte", "check")
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

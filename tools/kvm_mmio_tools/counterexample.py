@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+from kvm_mmio_tools.models import spec_variables
 from kvm_mmio_tools.tlavalue import Function, Record, Value, format_value
 from kvm_mmio_tools.tlc import StepKind, TraceState
 
@@ -40,22 +41,28 @@ def _diff(path: str, old: Value, new: Value) -> Iterator[tuple[str, Value, Value
         yield path, old, new
 
 
-def changes(before: Mapping[str, Value], after: Mapping[str, Value]) -> list[tuple[str, str]]:
-    """(place, new value as TLA+ text) for every leaf that differs, in variable order."""
+def changes(
+    before: Mapping[str, Value], after: Mapping[str, Value], order: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """(place, new value as TLA+ text) for every leaf that differs, variables in ``order`` first."""
     found = []
-    for name, value in after.items():
+    rank = {name: index for index, name in enumerate(order)}
+    for name in sorted(after, key=lambda n: rank.get(n, len(rank))):
+        value = after[name]
         if name in before:
-            found += [(place, format_value(new)) for place, _, new in _diff(name, before[name], value)]
+            diff = _diff(name, before[name], value)
+            found += [(place, format_value(new)) for place, _, new in diff]
         else:
             found.append((name, format_value(value)))
     return found
 
 
 def _steps(trace: Sequence[TraceState]) -> Iterator[tuple[TraceState, list[tuple[str, str]]]]:
+    order = spec_variables()
     previous: Mapping[str, Value] = {}
     for state in trace:
         if state.kind is StepKind.STATE:
-            yield state, changes(previous, state.variables)
+            yield state, changes(previous, state.variables, order)
             previous = state.variables
         else:
             yield state, []

@@ -17,7 +17,15 @@ import attrs
 
 from kvm_mmio_tools.errors import UsageError
 
-__all__ = ["Model", "load_models", "select_models", "spec_dir", "with_checks", "write_manifest"]
+__all__ = [
+    "Model",
+    "load_models",
+    "select_models",
+    "spec_dir",
+    "spec_variables",
+    "with_checks",
+    "write_manifest",
+]
 
 _CHECK_LINE = re.compile(r"^(INVARIANTS?|PROPERTY|PROPERTIES)\b(.*)$", re.MULTILINE)
 
@@ -29,6 +37,15 @@ def spec_dir() -> Path:
     if not (path / "KvmMmio.tla").is_file():
         raise UsageError(f"no spec at {path} (set KVM_MMIO_SPEC_DIR to the folder of KvmMmio.tla)")
     return path
+
+
+def spec_variables(root: Path | None = None) -> tuple[str, ...]:
+    """The spec's variables in the order of its VARIABLES declaration (TLC prints them hashed)."""
+    text = ((root or spec_dir()) / "KvmMmio.tla").read_text()
+    block = re.search(r"^VARIABLES\b(.*?)^\s*$", text, re.MULTILINE | re.DOTALL)
+    if block is None:
+        raise UsageError("KvmMmio.tla declares no VARIABLES")
+    return tuple(re.findall(r"^\s*(\w+),?\s*(?:\\\*.*)?$", block.group(1), re.MULTILINE))
 
 
 @attrs.frozen
@@ -102,9 +119,7 @@ def select_models(names: list[str], *, everything: bool = False) -> list[Model]:
         return [model for model in models.values() if model.default]
     unknown = [name for name in names if name not in models]
     if unknown:
-        raise UsageError(
-            f"unknown model {', '.join(unknown)}; known models: {', '.join(models)}"
-        )
+        raise UsageError(f"unknown model {', '.join(unknown)}; known models: {', '.join(models)}")
     return [models[name] for name in names]
 
 

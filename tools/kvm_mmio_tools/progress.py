@@ -20,8 +20,13 @@ def rate(count: int, seconds: float) -> str:
 class ProgressLine:
     """One status line rewritten in place (thread-safe); cleared before anything else prints."""
 
-    def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None,
-                 min_interval: float = 0.2):
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        enabled: bool | None = None,
+        min_interval: float = 0.2,
+    ):
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.min_interval = min_interval

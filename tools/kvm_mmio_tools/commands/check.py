@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 from kvm_mmio_tools.check import ModelReport, check_models
 from kvm_mmio_tools.counterexample import counterexample_json, render_counterexample
 from kvm_mmio_tools.errors import UsageError
-from kvm_mmio_tools.models import load_models, select_models, write_manifest
+from kvm_mmio_tools.models import Model, load_models, select_models, write_manifest
 from kvm_mmio_tools.progress import ProgressLine, rate
 from kvm_mmio_tools.tlc import Progress
 
@@ -34,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-traces", action="store_true", help="do not print counterexamples")
     parser.add_argument(
-        "--record", action="store_true",
+        "--record",
+        action="store_true",
         help="write the measured counts into the manifest (for an intended change of the spec)",
     )
     parser.set_defaults(handler=run)
@@ -49,6 +53,71 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
 
 
+class _Status:
+    """The live progress line: models done, the running ones with their elapsed time and, once TLC
+    has reported (about once a minute), their state counts and rate."""
+
+    def __init__(self, total: int, line: ProgressLine):
+        self.total, self.line = total, line
+        self.begin = time.monotonic()
+        self.started: dict[str, float] = {}
+        self.last: dict[str, Progress] = {}
+        self.done: set[str] = set()
+        self.lock = threading.Lock()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.begin
+
+    def start(self, model: Model) -> None:
+        with self.lock:
+            self.started[model.name] = time.monotonic()
+
+    def progress(self, name: str, report: Progress) -> None:
+        with self.lock:
+            self.last[name] = report
+
+    def finish(self, name: str) -> None:
+        with self.lock:
+            self.done.add(name)
+
+    def render(self) -> str:
+        with self.lock:
+            parts = []
+            for name, since in self.started.items():
+                if name in self.done:
+                    continue
+                text = f"{name} {time.monotonic() - since:.0f}s"
+                if (report := self.last.get(name)) is not None:
+                    text += (
+                        f" {report.distinct:,} states {rate(report.distinct, report.elapsed)}"
+                        f" queue {report.queue:,}"
+                    )
+                parts.append(text)
+            return f"[{len(self.done)}/{self.total} {self.elapsed():.0f}s] " + "; ".join(parts)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        self.line.clear()
+        yield
+
+    @contextlib.contextmanager
+    def ticking(self) -> Iterator[None]:
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(0.5):
+                self.line.update(self.render(), force=True)
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ticker.join()
+            self.line.clear()
+
+
 def _list() -> int:
     for model in load_models().values():
         mark = "default" if model.default else "       "
@@ -61,8 +130,10 @@ def _verdict_line(report: ModelReport) -> str:
     states = f"{report.distinct_states:,}" if report.distinct_states is not None else "-"
     depth = str(report.depth) if report.depth is not None else "-"
     violated = " ".join(report.violated) or "-"
-    return (f"{status} {report.name:<22} {states:>9} {depth:>5} {report.seconds:>7.1f}s  "
-            f"violated: {violated}")
+    return (
+        f"{status} {report.name:<22} {states:>9} {depth:>5} {report.seconds:>7.1f}s  "
+        f"violated: {violated}"
+    )
 
 
 def _print_report(report: ModelReport, traces: bool) -> None:
@@ -78,16 +149,19 @@ def _as_json(report: ModelReport) -> dict:
     return {
         "name": report.name,
         "ok": report.ok,
-        "expected": {"holds": list(report.expected_holds),
-                     "violated": list(report.expected_violated)},
+        "expected": {
+            "holds": list(report.expected_holds),
+            "violated": list(report.expected_violated),
+        },
         "holds": list(report.holds),
         "violated": list(report.violated),
         "distinct_states": report.distinct_states,
         "depth": report.depth,
         "seconds": report.seconds,
         "counterexample": counterexample_json(first[1]) if first else None,
-        "counterexamples": {name: counterexample_json(trace)
-                            for name, trace in report.counterexamples.items()},
+        "counterexamples": {
+            name: counterexample_json(trace) for name, trace in report.counterexamples.items()
+        },
         "problems": list(report.problems),
     }
 
@@ -97,36 +171,36 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
     models = select_models(args.models, everything=args.all)
-    line = ProgressLine(enabled=None if not args.json else False)
-    running: dict[str, Progress] = {}
-    done: list[str] = []
-    start = time.monotonic()
-
-    def on_progress(name: str, progress: Progress) -> None:
-        running[name] = progress
-        parts = [f"{n} {p.distinct:,} states {rate(p.distinct, p.elapsed)} queue {p.queue:,}"
-                 for n, p in list(running.items()) if n not in done]
-        line.update(f"[{len(done)}/{len(models)} {time.monotonic() - start:.0f}s] "
-                    + "; ".join(parts))
+    status = _Status(len(models), ProgressLine(enabled=False if args.json else None))
 
     def on_done(report: ModelReport) -> None:
-        done.append(report.name)
+        status.finish(report.name)
         if not args.json:
-            line.clear()
-            _print_report(report, traces=not args.no_traces)
-            sys.stdout.flush()
+            with status.paused():
+                _print_report(report, traces=not args.no_traces)
+                sys.stdout.flush()
 
     if not args.json:
         print(f"checking {len(models)} model(s) with TLC: {' '.join(m.name for m in models)}")
         print(f"     {'model':<22} {'states':>9} {'depth':>5} {'time':>8}")
-    reports = check_models(models, jobs=args.jobs, workers=args.workers, timeout=args.timeout,
-                           on_progress=on_progress, on_done=on_done)
-    line.clear()
+    with status.ticking():
+        reports = check_models(
+            models,
+            jobs=args.jobs,
+            workers=args.workers,
+            timeout=args.timeout,
+            on_progress=status.progress,
+            on_start=status.start,
+            on_done=on_done,
+        )
     ok = all(report.ok for report in reports)
     if args.record:
-        counted = {r.name: (r.distinct_states, r.depth) for r in reports
-                   if r.distinct_states is not None
-                   and not [p for p in r.problems if "manifest records" not in p]}
+        counted = {
+            r.name: (r.distinct_states, r.depth)
+            for r in reports
+            if r.distinct_states is not None
+            and not [p for p in r.problems if "manifest records" not in p]
+        }
         path = write_manifest(counted)
         if not args.json:
             print(f"recorded the counts of {len(counted)} model(s) in {path}")
@@ -134,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": ok, "models": [_as_json(report) for report in reports]}))
     else:
         matched = sum(report.ok for report in reports)
-        print(f"{matched} of {len(reports)} model(s) as the manifest expects "
-              f"({time.monotonic() - start:.1f}s wall)")
+        print(
+            f"{matched} of {len(reports)} model(s) as the manifest expects "
+            f"({status.elapsed():.1f}s wall)"
+        )
     return 0 if ok else 1

@@ -6,6 +6,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from kvm_mmio_tools.tlavalue import (
     Function,
     ModelValue,

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from kvm_mmio_tools.tlavalue import Function, ModelValue
 from kvm_mmio_tools.tlc import Outcome, StepKind, parse_output
 from kvm_mmio_tools.tlc_messages import MessageReader

@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
+
 from kvm_mmio_tools.errors import ToolError, UsageError
 from kvm_mmio_tools.tlc import Outcome, find_jar, run_tlc
 from kvm_mmio_tools.tlcgraph import read_state_graph
-from structlog.testing import capture_logs
 
 pytestmark = [
     pytest.mark.tlc,

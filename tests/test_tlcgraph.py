@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from kvm_mmio_tools.tlavalue import Function, ModelValue, Record
 from kvm_mmio_tools.tlcgraph import read_state_graph, unescape_label
 

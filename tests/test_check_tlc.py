@@ -2,9 +2,11 @@
 TLC (all of them, in CI), and the command's errors, JSON and cleanup behave."""
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -74,4 +76,18 @@ def test_timeout_fails_the_model_and_leaves_nothing_behind(capsys):
     status = main(["check", "safe", "--timeout", "1", "--no-traces"])
     out = capsys.readouterr().out
     assert status == 1 and "FAIL" in out and "timeout" in out
+    assert _scratch_dirs() <= before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_every_jvm_and_removes_scratch(signum):
+    before = _scratch_dirs()
+    command = [sys.executable, "-m", "kvm_mmio_tools.cli", "check", "safe", "host"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # both JVMs are running by now
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "interrupted" in err
+    leftover = subprocess.run(["pgrep", "-f", "kvm-mmio-check-"], capture_output=True, text=True)
+    assert leftover.stdout.split() == []
     assert _scratch_dirs() <= before

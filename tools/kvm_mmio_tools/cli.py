@@ -7,7 +7,9 @@ status). Exit statuses: 0 success, 1 a check disagreed, 2 bad input, 3 a tool fa
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from kvm_mmio_tools import logs
 from kvm_mmio_tools.errors import ToolError, UsageError
@@ -30,10 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP stop a command like Ctrl-C does, so that its cleanup (killing JVMs,
+    removing scratch folders) runs instead of Python dying on the spot."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logs.configure(json_output=args.log_json, verbosity=args.verbose)
+    if threading.current_thread() is threading.main_thread():
+        _interrupt_on_termination()
     try:
         return args.handler(args)
     except (UsageError, ValueError) as error:

@@ -3,27 +3,29 @@
 (* Trace validation: does the spec accept a behaviour recorded elsewhere   *)
 (* (by the Python reference, an adapter, a log)?  Many traces are checked  *)
 (* in ONE run of TLC: Init picks a trace index, and each step must be the  *)
-(* spec's Next, the recorded action with its recorded parameters, and      *)
-(* exactly the recorded next state.  A trace is accepted when its last     *)
-(* state is reached; TLC prints <<"reached", trace, state>> each time it   *)
-(* reaches a state of a trace, so the caller learns the longest accepted   *)
-(* prefix of every trace (run with -deadlock: every trace ends).           *)
+(* recorded action of Next with its recorded parameters (in Next's ranges) *)
+(* and lead to exactly the recorded next state.  A trace is accepted when  *)
+(* its last state is reached; TLC prints <<"reached", trace, state>> each  *)
+(* time it reaches a state of a trace, so the caller learns the longest    *)
+(* accepted prefix of every trace (run with -deadlock: every trace ends).  *)
 (*                                                                         *)
-(* The traces are in the generated module KvmMmioTraceData (written next   *)
-(* to this one for each batch) as nested tuples, which TLC parses far      *)
-(* faster than records:                                                    *)
-(*   TraceVcpus == <<v1, v2>>   (the vCPU model values, in index order)   *)
-(*   Traces == << trace, ... >>, trace == << step, ... >>,                *)
-(*   step == << action, params, state >> (action "Init" for the first).   *)
-(* A state is the tuple of the spec's variables in `vars` order:           *)
-(*   slots   per AS (index a+1), per gfn (index g): string                 *)
-(*   gen, busy  per AS                                                     *)
-(*   spte    per AS, per gfn: <<kind, gen>>                                *)
-(*   cache   per vCPU (index in TraceVcpus): <<gfn, gen, busy>>            *)
-(*   dec, pc, acc, mode, inCS, saw, out, path   per vCPU                   *)
-(*   upd     <<as, <<kind, gfn, to>>, stage, phase, waitFor, updates>>     *)
-(*           with waitFor a set of vCPU indexes.                           *)
-(* Parameters: vCPUs by index; Publish's change as <<kind, gfn, to>>.      *)
+(* The traces are in the generated module KvmMmioTraceData, written next   *)
+(* to this one for each batch.  TLC parses a large module slowly, so it is *)
+(* kept small: the distinct states once each, as flat tuples of small      *)
+(* integers, and each trace as a tuple of steps.                           *)
+(*   TraceVcpus == <<v1, ...>>   the vCPU model values, in index order     *)
+(*   States == << state, ... >>  every distinct state of the batch         *)
+(*   Traces == << <<step, ...>>, ... >>                                    *)
+(*   step == <<action, x1, x2, x3, x4, state>>: an index in ActionNames    *)
+(*      ("Init" for the first step), the parameters (BeginAccess: vCPU    *)
+(*      index, gfn, mode index; Publish: AS, kind index, gfn, to; a vCPU   *)
+(*      step: vCPU index; 0 where unused) and the state's index in States. *)
+(* A state lists, with nA = NrAs, nG = |Gfns|, nV = |Vcpus|, strings as    *)
+(* their index in the name tables below, sets as bit masks:               *)
+(*   slots[a][g] (nA*nG), gen[a] (nA), busy[a] (nA, 0/1),                  *)
+(*   spte[a][g] as kind, gen (2*nA*nG), cache[v] as gfn, gen, busy (3*nV), *)
+(*   then for each v: dec, pc, acc, mode, inCS, saw, out, path (8*nV),     *)
+(*   upd: as, kind, gfn, to, stage, phase, waitFor, updates (8).           *)
 (***************************************************************************)
 EXTENDS KvmMmio, KvmMmioTraceData, Sequences, TLC
 
@@ -32,68 +34,134 @@ ASSUME {TraceVcpus[i] : i \in 1 .. Len(TraceVcpus)} = Vcpus
 
 VARIABLES ti, cursor   \* the trace followed, and the index of its current state
 
+ActionNames == <<"Init", "BeginAccess", "HwAccess", "CheckCache", "CheckSpte", "FillFromSpte",
+                 "Lookup", "InstallRam", "FillNoSlot", "MarkMmioSpte", "Emulate", "EndAccess",
+                 "Publish", "SyncSrcu", "RunHook", "StoreGen", "FlushSlot">>
+SlotNames == <<"none", "ram", "invalid">>
+SpteKinds == <<"none", "ram", "mmio">>
+Outcomes == <<"none", "ram", "mmio">>
+PcNames == <<"Idle", "HwAccess", "CheckCache", "CheckSpte", "FillFromSpte", "Lookup",
+             "InstallRam", "FillNoSlot", "MarkMmioSpte", "Emulate", "EndAccess">>
+ModeNames == <<"none", "native", "emulated">>
+PathNames == <<"none", "hw", "cache", "spte", "slow", "emulator">>
+KindNames == <<"none", "create", "delete", "move", "flags">>
+PhaseNames == <<"idle", "publish", "sync", "hook", "store", "flush">>
+
+nA == NrAs
+nG == Cardinality(Gfns)
+nV == Len(TraceVcpus)
 V(i) == TraceVcpus[i]
-PerAs(t) == [a \in ASes |-> t[a + 1]]
-PerGfn(t) == [g \in Gfns |-> t[g]]
-PerVcpu(t) == [v \in Vcpus |-> t[CHOOSE i \in 1 .. Len(TraceVcpus) : TraceVcpus[i] = v]]
-AsChange(t) == [kind |-> t[1], gfn |-> t[2], to |-> t[3]]
+PosOf == [v \in Vcpus |-> CHOOSE i \in 1 .. nV : TraceVcpus[i] = v]   \* evaluated once
+Pos(v) == PosOf[v]
+Bit(x, i) == (x \div (2 ^ i)) % 2 = 1
+Name(names, code) == IF code + 1 \in 1 .. Len(names) THEN names[code + 1] ELSE "?"
 
-\* The value of each variable in recorded state s (a tuple in `vars` order).
-DSlots(s) == [a \in ASes |-> PerGfn(s[1][a + 1])]
-DSpte(s) == [a \in ASes |-> [g \in Gfns |-> [kind |-> s[4][a + 1][g][1], gen |-> s[4][a + 1][g][2]]]]
-DCache(s) == [v \in Vcpus |-> [gfn |-> PerVcpu(s[5])[v][1], gen |-> PerVcpu(s[5])[v][2],
-                                busy |-> PerVcpu(s[5])[v][3]]]
-DUpd(s) == [as |-> s[14][1], change |-> AsChange(s[14][2]), stage |-> s[14][3],
-            phase |-> s[14][4], waitFor |-> {V(i) : i \in s[14][5]}, updates |-> s[14][6]]
+\* Offsets of each variable in a flat state (an index is offset + position, from 1).
+OGen == nA * nG
+OBusy == OGen + nA
+OSpte == OBusy + nA
+OCache == OSpte + 2 * nA * nG
+OVcpu == OCache + 3 * nV
+OUpd == OVcpu + 8 * nV
 
-\* The current state is recorded state s.
+\* The value of each variable in flat state s.
+DSlots(s) == [a \in ASes |-> [g \in Gfns |-> Name(SlotNames, s[a * nG + g])]]
+DGen(s) == [a \in ASes |-> s[OGen + a + 1]]
+DBusy(s) == [a \in ASes |-> s[OBusy + a + 1] = 1]
+DSpte(s) == [a \in ASes |-> [g \in Gfns |->
+                [kind |-> Name(SpteKinds, s[OSpte + 2 * (a * nG + g) - 1]),
+                 gen |-> s[OSpte + 2 * (a * nG + g)]]]]
+DCache(s) == [v \in Vcpus |-> [gfn |-> s[OCache + 3 * Pos(v) - 2],
+                               gen |-> s[OCache + 3 * Pos(v) - 1],
+                               busy |-> s[OCache + 3 * Pos(v)] = 1]]
+\* The k-th (1..8) per-vCPU field of v.
+F(s, v, k) == s[OVcpu + 8 * (Pos(v) - 1) + k]
+DSaw(x) == {o \in {"ram", "mmio"} : Bit(x, IF o = "ram" THEN 0 ELSE 1)}
+DUpd(s) == [as |-> s[OUpd + 1],
+            change |-> [kind |-> Name(KindNames, s[OUpd + 2]), gfn |-> s[OUpd + 3],
+                        to |-> s[OUpd + 4]],
+            stage |-> s[OUpd + 5],
+            phase |-> Name(PhaseNames, s[OUpd + 6]),
+            waitFor |-> {V(i) : i \in {j \in 1 .. nV : Bit(s[OUpd + 7], j - 1)}},
+            updates |-> s[OUpd + 8]]
+
+\* The current state is flat state s.
 IsState(s) ==
-    /\ slots = DSlots(s) /\ gen = PerAs(s[2]) /\ busy = PerAs(s[3]) /\ spte = DSpte(s)
-    /\ cache = DCache(s) /\ dec = PerVcpu(s[6]) /\ pc = PerVcpu(s[7]) /\ acc = PerVcpu(s[8])
-    /\ mode = PerVcpu(s[9]) /\ inCS = PerVcpu(s[10]) /\ saw = PerVcpu(s[11])
-    /\ out = PerVcpu(s[12]) /\ path = PerVcpu(s[13]) /\ upd = DUpd(s)
+    /\ slots = DSlots(s) /\ gen = DGen(s) /\ busy = DBusy(s) /\ spte = DSpte(s)
+    /\ cache = DCache(s)
+    /\ dec = [v \in Vcpus |-> Name(Outcomes, F(s, v, 1))]
+    /\ pc = [v \in Vcpus |-> Name(PcNames, F(s, v, 2))]
+    /\ acc = [v \in Vcpus |-> F(s, v, 3)]
+    /\ mode = [v \in Vcpus |-> Name(ModeNames, F(s, v, 4))]
+    /\ inCS = [v \in Vcpus |-> F(s, v, 5) = 1]
+    /\ saw = [v \in Vcpus |-> DSaw(F(s, v, 6))]
+    /\ out = [v \in Vcpus |-> Name(Outcomes, F(s, v, 7))]
+    /\ path = [v \in Vcpus |-> Name(PathNames, F(s, v, 8))]
+    /\ upd = DUpd(s)
 
-\* The next state is recorded state s.
+\* The next state is flat state s.
 IsNextState(s) ==
-    /\ slots' = DSlots(s) /\ gen' = PerAs(s[2]) /\ busy' = PerAs(s[3]) /\ spte' = DSpte(s)
-    /\ cache' = DCache(s) /\ dec' = PerVcpu(s[6]) /\ pc' = PerVcpu(s[7]) /\ acc' = PerVcpu(s[8])
-    /\ mode' = PerVcpu(s[9]) /\ inCS' = PerVcpu(s[10]) /\ saw' = PerVcpu(s[11])
-    /\ out' = PerVcpu(s[12]) /\ path' = PerVcpu(s[13]) /\ upd' = DUpd(s)
+    /\ slots' = DSlots(s) /\ gen' = DGen(s) /\ busy' = DBusy(s) /\ spte' = DSpte(s)
+    /\ cache' = DCache(s)
+    /\ dec' = [v \in Vcpus |-> Name(Outcomes, F(s, v, 1))]
+    /\ pc' = [v \in Vcpus |-> Name(PcNames, F(s, v, 2))]
+    /\ acc' = [v \in Vcpus |-> F(s, v, 3)]
+    /\ mode' = [v \in Vcpus |-> Name(ModeNames, F(s, v, 4))]
+    /\ inCS' = [v \in Vcpus |-> F(s, v, 5) = 1]
+    /\ saw' = [v \in Vcpus |-> DSaw(F(s, v, 6))]
+    /\ out' = [v \in Vcpus |-> Name(Outcomes, F(s, v, 7))]
+    /\ path' = [v \in Vcpus |-> Name(PathNames, F(s, v, 8))]
+    /\ upd' = DUpd(s)
 
-\* The named action of the spec with the recorded parameters.
-Action(name, p) ==
-    CASE name = "BeginAccess" -> BeginAccess(V(p[1]), p[2], p[3])
-      [] name = "HwAccess" -> HwAccess(V(p[1]))
-      [] name = "CheckCache" -> CheckCache(V(p[1]))
-      [] name = "CheckSpte" -> CheckSpte(V(p[1]))
-      [] name = "FillFromSpte" -> FillFromSpte(V(p[1]))
-      [] name = "Lookup" -> Lookup(V(p[1]))
-      [] name = "InstallRam" -> InstallRam(V(p[1]))
-      [] name = "FillNoSlot" -> FillNoSlot(V(p[1]))
-      [] name = "MarkMmioSpte" -> MarkMmioSpte(V(p[1]))
-      [] name = "Emulate" -> Emulate(V(p[1]))
-      [] name = "EndAccess" -> EndAccess(V(p[1]))
-      [] name = "Publish" -> Publish(p[1], AsChange(p[2]))
-      [] name = "SyncSrcu" -> SyncSrcu
-      [] name = "RunHook" -> RunHook
-      [] name = "StoreGen" -> StoreGen
-      [] name = "FlushSlot" -> FlushSlot
-      [] OTHER -> FALSE
+Change(p) == [kind |-> Name(KindNames, p[3]), gfn |-> p[4], to |-> p[5]]
+
+\* The step's parameters are in the ranges over which Next quantifies its actions, so that
+\* Action(step) below is one of Next's disjuncts (checking Next itself would make TLC evaluate
+\* every disjunct of Next for every step of every trace).
+InRange(step) ==
+    LET name == Name(ActionNames, step[1]) IN
+    CASE name = "BeginAccess" ->
+            step[2] \in 1 .. nV /\ step[3] \in Gfns /\ Name(ModeNames, step[4]) \in Modes
+      [] name = "Publish" -> step[2] \in ASes /\ Change(step) \in AllChanges
+      [] name \in {"SyncSrcu", "RunHook", "StoreGen", "FlushSlot"} -> TRUE
+      [] OTHER -> step[2] \in 1 .. nV
+
+\* The recorded action of the spec with its recorded parameters.
+Action(step) ==
+    LET name == Name(ActionNames, step[1])
+        v == V(step[2])
+    IN CASE name = "BeginAccess" -> BeginAccess(v, step[3], Name(ModeNames, step[4]))
+         [] name = "HwAccess" -> HwAccess(v)
+         [] name = "CheckCache" -> CheckCache(v)
+         [] name = "CheckSpte" -> CheckSpte(v)
+         [] name = "FillFromSpte" -> FillFromSpte(v)
+         [] name = "Lookup" -> Lookup(v)
+         [] name = "InstallRam" -> InstallRam(v)
+         [] name = "FillNoSlot" -> FillNoSlot(v)
+         [] name = "MarkMmioSpte" -> MarkMmioSpte(v)
+         [] name = "Emulate" -> Emulate(v)
+         [] name = "EndAccess" -> EndAccess(v)
+         [] name = "Publish" -> Publish(step[2], Change(step))
+         [] name = "SyncSrcu" -> SyncSrcu
+         [] name = "RunHook" -> RunHook
+         [] name = "StoreGen" -> StoreGen
+         [] name = "FlushSlot" -> FlushSlot
+         [] OTHER -> FALSE
 
 TraceInit ==
     /\ ti \in 1 .. Len(Traces)
     /\ cursor = 1
-    /\ Traces[ti][1][1] = "Init"
-    /\ IsState(Traces[ti][1][3])
+    /\ Name(ActionNames, Traces[ti][1][1]) = "Init"
+    /\ IsState(States[Traces[ti][1][6]])
     /\ Init
     /\ PrintT(<<"reached", ti, 1>>)
 
 TraceNext ==
     /\ cursor < Len(Traces[ti])
     /\ LET step == Traces[ti][cursor + 1]
-       IN /\ IsNextState(step[3])
-          /\ Next
-          /\ Action(step[1], step[2])
+       IN /\ IsNextState(States[step[6]])
+          /\ InRange(step)
+          /\ Action(step)
     /\ cursor' = cursor + 1
     /\ ti' = ti
     /\ PrintT(<<"reached", ti, cursor + 1>>)

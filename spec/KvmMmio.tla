@@ -60,6 +60,9 @@ ASSUME /\ Vcpus # {}
        /\ MaxUpdates \in Nat /\ GenBits \in Nat \ {0} /\ InitGen \in Nat
        /\ InitRam \subseteq Gfns
        /\ Era \in {"A", "B"}
+       \* Era A's bit 0 is the in-progress mark, so a stored generation is even (the kernel
+       \* starts from -150, virt/kvm/kvm_main.c kvm_create_vm, 2019 series).
+       /\ (Era = "A" => InitGen % 2 = 0)
 
 -----------------------------------------------------------------------------
 (* Derived constants.                                                      *)
@@ -463,6 +466,9 @@ Fairness == /\ \A v \in Vcpus : WF_vars(VcpuStep(v))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 
+\* Sound only when every vCPU plays the same part: SmmVcpus empty or all of Vcpus (a vCPU in SMM
+\* uses address space 1 and is not interchangeable with one outside it).  No temporal property
+\* is checked under it (TLC's liveness checking is not sound with SYMMETRY).
 Symmetry == Permutations(Vcpus)
 
 -----------------------------------------------------------------------------

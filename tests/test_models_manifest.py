@@ -65,3 +65,12 @@ def test_with_checks_replaces_only_the_check_lines():
 def test_spec_variables_in_declaration_order():
     names = spec_variables()
     assert names[0] == "slots" and names[-1] == "upd" and "inCS" in names and len(names) == 14
+
+
+@pytest.mark.parametrize("name", [n for n, m in MODELS.items() if m.symmetric])
+def test_symmetry_is_only_used_where_every_vcpu_plays_the_same_part(name):
+    """Permutations(Vcpus) is a symmetry only when SmmVcpus is {} or Vcpus, and TLC's liveness
+    checking is unsound under SYMMETRY, so such a model lists no PROPERTIES."""
+    found = constants(name)
+    assert found["SmmVcpus"] in ("{}", found["Vcpus"])
+    assert MODELS[name].properties == ()

@@ -24,7 +24,9 @@ def _scratch_dirs() -> set[str]:
 
 @pytest.mark.slow
 def test_every_model_gets_its_expected_verdict_and_counts():
-    models = list(load_models().values())
+    # Not the "scale" models: each takes minutes with TLC (the explorer confirms the smallest one
+    # in test_reference_models.py; `kvm-mmio bench` and `check --all` run them).
+    models = [model for model in load_models().values() if model.kind != "scale"]
     reports = check_models(models, jobs=2, workers=1)
     failures = {r.name: r.problems for r in reports if not r.ok}
     assert not failures

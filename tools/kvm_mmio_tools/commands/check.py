@@ -12,6 +12,11 @@ from collections.abc import Iterator
 
 from kvm_mmio_tools.check import ModelReport, check_models
 from kvm_mmio_tools.counterexample import counterexample_json, render_counterexample
+from kvm_mmio_tools.distributed_check import (
+    DistributedReport,
+    check_models_distributed,
+    worker_commands_text,
+)
 from kvm_mmio_tools.errors import UsageError
 from kvm_mmio_tools.models import Model, load_models, select_models, write_manifest
 from kvm_mmio_tools.progress import ProgressLine, rate
@@ -31,7 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="model names (see --list)")
     parser.add_argument("--all", action="store_true", help="every model of the manifest")
     parser.add_argument("--list", action="store_true", help="list the models and exit")
-    parser.add_argument("--workers", type=int, default=1, help="TLC workers per JVM (default 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="TLC workers per JVM (default 1); with --distributed, worker JVMs (default 2)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="JVMs at once (default 2)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per TLC run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -41,10 +51,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write the measured counts into the manifest (for an intended change of the spec)",
     )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="use TLC's distributed mode (a server and --workers worker JVMs on 127.0.0.1, one "
+        "model at a time); a verdict it cannot be trusted on is re-checked locally",
+    )
+    parser.add_argument(
+        "--fpset",
+        action="store_true",
+        help="with --distributed: keep the fingerprints in a DistributedFPSet JVM",
+    )
+    parser.add_argument(
+        "--print-worker-command",
+        action="store_true",
+        help="with --distributed: print the server and worker command lines, start nothing",
+    )
     parser.set_defaults(handler=run)
 
 
 def _validate(args: argparse.Namespace) -> None:
+    if (args.fpset or args.print_worker_command) and not args.distributed:
+        raise UsageError("--fpset and --print-worker-command need --distributed")
+    if args.distributed and args.record:
+        raise UsageError("--record needs local runs (distributed TLC's depth is not reliable)")
+    if args.workers is None:
+        args.workers = 2 if args.distributed else 1
     for name in ("workers", "jobs"):
         value = getattr(args, name)
         if not 1 <= value <= 64:
@@ -166,11 +198,50 @@ def _as_json(report: ModelReport) -> dict:
     }
 
 
+def _run_distributed(
+    args: argparse.Namespace, models: list[Model], status: _Status
+) -> list[tuple[ModelReport, dict]]:
+    """--distributed: each model's report with its mode and notes; warnings go to stderr."""
+
+    def warn(text: str) -> None:
+        with status.paused():
+            print(f"warning: {text}", file=sys.stderr)
+
+    def on_done(report: DistributedReport) -> None:
+        status.finish(report.report.name)
+        if not args.json:
+            with status.paused():
+                _print_report(report.report, traces=not args.no_traces)
+                print(f"     mode: {report.mode}")
+                for note in report.notes:
+                    print(f"     ~ {note}")
+                sys.stdout.flush()
+
+    results = check_models_distributed(
+        models,
+        workers=args.workers,
+        fpset=args.fpset,
+        timeout=args.timeout,
+        on_progress=status.progress,
+        on_warning=warn,
+        on_start=status.start,
+        on_done=on_done,
+    )
+    return [
+        (r.report, {"mode": r.mode, "notes": list(r.notes), "warnings": list(r.warnings)})
+        for r in results
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
     _validate(args)
     if args.list:
         return _list()
     models = select_models(args.models, everything=args.all)
+    if args.print_worker_command:
+        for model in models:
+            print(worker_commands_text(model, workers=args.workers, fpset=args.fpset))
+        return 0
     status = _Status(len(models), ProgressLine(enabled=False if args.json else None))
 
     def on_done(report: ModelReport) -> None:
@@ -181,18 +252,25 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
 
     if not args.json:
-        print(f"checking {len(models)} model(s) with TLC: {' '.join(m.name for m in models)}")
+        how = "distributed TLC" if args.distributed else "TLC"
+        print(f"checking {len(models)} model(s) with {how}: {' '.join(m.name for m in models)}")
         print(f"     {'model':<22} {'states':>9} {'depth':>5} {'time':>8}")
+    extras: dict[str, dict] = {}
     with status.ticking():
-        reports = check_models(
-            models,
-            jobs=args.jobs,
-            workers=args.workers,
-            timeout=args.timeout,
-            on_progress=status.progress,
-            on_start=status.start,
-            on_done=on_done,
-        )
+        if args.distributed:
+            pairs = _run_distributed(args, models, status)
+            reports = [report for report, _ in pairs]
+            extras = {report.name: extra for report, extra in pairs}
+        else:
+            reports = check_models(
+                models,
+                jobs=args.jobs,
+                workers=args.workers,
+                timeout=args.timeout,
+                on_progress=status.progress,
+                on_start=status.start,
+                on_done=on_done,
+            )
     ok = all(report.ok for report in reports)
     if args.record:
         counted = {
@@ -205,7 +283,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"recorded the counts of {len(counted)} model(s) in {path}")
     if args.json:
-        print(json.dumps({"ok": ok, "models": [_as_json(report) for report in reports]}))
+        documents = [_as_json(report) | extras.get(report.name, {}) for report in reports]
+        print(json.dumps({"ok": ok, "models": documents}))
     else:
         matched = sum(report.ok for report in reports)
         print(

@@ -27,7 +27,7 @@ import attrs
 from kvm_mmio_tools.models import Model, spec_dir, with_checks
 from kvm_mmio_tools.tlc import Outcome, Progress, TlcResult, TraceState, run_tlc
 
-__all__ = ["JAVA_OPTS", "ModelReport", "check_model", "check_models"]
+__all__ = ["JAVA_OPTS", "ModelReport", "check_model", "check_models", "counterexamples"]
 
 # C1 only: TLC runs here are short, and C2's compile threads cost more than they win
 # (a 10,000-state model: 1.5 s instead of 4.1 s; the 318,326-state `safe` is not slower).
@@ -233,6 +233,28 @@ def check_model(
         counterexamples=report["counterexamples"],
         problems=tuple(problems),
     )
+
+
+def counterexamples(
+    model: Model, *, workers: int = 1, timeout: float | None = None
+) -> tuple[dict[str, tuple[TraceState, ...]], tuple[str, ...]]:
+    """Only the stop-at-first runs of the checks the manifest expects to be violated: each one's
+    counterexample, and the problems of the runs that gave none (for replay elsewhere, without
+    the complete run that check_model also makes)."""
+    report: dict = {
+        "holds": [],
+        "violated": [],
+        "counterexamples": {},
+        "problems": [],
+        "seconds": 0.0,
+    }
+    with _Runner(model, workers, timeout, None, None) as runner:
+        for name in model.expect_violated:
+            _violation_run(runner, name, report)
+    problems = [
+        f"{name} holds, but the manifest expects it to be violated" for name in report["holds"]
+    ]
+    return report["counterexamples"], (*report["problems"], *problems)
 
 
 def check_models(

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from kvm_mmio_tools.check import JAVA_OPTS
 from kvm_mmio_tools.errors import ToolError
 from kvm_mmio_tools.itf import tla_to_itf
 from kvm_mmio_tools.models import Model, spec_dir, with_checks
@@ -97,7 +98,8 @@ def tlc_graph(
             timeout=timeout,
             dump_dot=folder / "graph.dot",
             cancel=cancel,
-            java_opts=("-XX:+UseParallelGC",),
+            # C1 only pays off on small graphs (check.JAVA_OPTS); C2 wins on large ones.
+            java_opts=JAVA_OPTS if (model.recorded_states or 0) < 200_000 else JAVA_OPTS[:1],
         )
         if result.outcome is not Outcome.SUCCESS:
             raise ToolError(f"TLC could not dump {model.name}: {result.explanation}")
@@ -150,8 +152,22 @@ class GraphDiff:
             if edges:
                 lines.append(f"  {title}:")
                 for source, action, target in edges:
-                    lines += [f"    {action}:", f"      from {source}", f"      to   {target}"]
+                    lines += [
+                        f"    {action}:",
+                        f"      from {source}",
+                        f"      to   {_changes(source, target)}",
+                    ]
         return "\n".join(lines)
+
+
+def _changes(source: str, target: str) -> str:
+    """The variables an edge changes, as canonical ITF text (the whole state is one line above)."""
+    try:
+        before, after = json.loads(source), json.loads(target)
+    except ValueError:  # a state only one graph has ("?")
+        return target
+    changed = {name: value for name, value in after.items() if before.get(name) != value}
+    return f"(only what changed) {_text(changed)}" if changed else "(the same state)"
 
 
 def compare_graphs(first: KeyedGraph, second: KeyedGraph, *, limit: int = 3) -> GraphDiff:
@@ -164,7 +180,10 @@ def compare_graphs(first: KeyedGraph, second: KeyedGraph, *, limit: int = 3) -> 
         return [text(graph, key) for key in sorted(keys)[:limit]]
 
     def edge_sample(edges: set[Edge], graph: KeyedGraph) -> list[tuple[str, str, str]]:
-        return [(text(graph, s), a, text(graph, t)) for s, a, t in sorted(edges)[:limit]]
+        # Edges leaving a state both graphs have first: that is where the two diverge.
+        shared = first.states.keys() & second.states.keys()
+        ordered = sorted(edges, key=lambda edge: (edge[0] not in shared, edge))
+        return [(text(graph, s), a, text(graph, t)) for s, a, t in ordered[:limit]]
 
     states_a, states_b = set(first.states), set(second.states)
     edges_a, edges_b = set(first.edges), set(second.edges)

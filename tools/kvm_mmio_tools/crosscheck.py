@@ -1,0 +1,336 @@
+"""Cross-checks between TLC and the Python reference, in both directions.
+
+1. State graphs: TLC's complete graph (its own ``-dump dot``) equals the reference's: the same
+   states, initial states and (state, action, next state) edges.
+2. Counterexamples: every trace TLC reports for a violated check replays in the reference (each
+   step enabled, each state exact) and its last state violates the check TLC named.
+3. Traces: behaviours drawn from kvm_mmio.strategies (Hypothesis, seeded) are all accepted by TLC
+   (spec/KvmMmioTrace.tla, one run per batch), and every mutant of them (a variable changed at one
+   step, two steps swapped, an action relabelled) is rejected by TLC and by the reference alike,
+   so that neither checker can pass by accepting everything.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+import attrs
+from hypothesis import HealthCheck, Phase, given, seed, settings
+
+from kvm_mmio import strategies
+from kvm_mmio.actions import successors
+from kvm_mmio.config import Constants, load_model
+from kvm_mmio.invariants import INVARIANTS
+from kvm_mmio.state import initial_state, state_from_itf, state_to_itf
+from kvm_mmio.trace import replay
+from kvm_mmio_tools.check import counterexamples
+from kvm_mmio_tools.itf import tlc_trace_to_itf
+from kvm_mmio_tools.models import Model, spec_variables
+from kvm_mmio_tools.stategraph import GraphDiff, KeyedGraph, compare_graphs, keyed_graph, tlc_graph
+from kvm_mmio_tools.tracevalidate import validate_traces
+
+__all__ = [
+    "CounterexampleReplay",
+    "ModelCrossCheck",
+    "TraceCheck",
+    "crosscheck_model",
+    "draw_traces",
+    "mutants",
+    "reference_graph",
+]
+
+_VCPU_STEPS = (
+    "HwAccess",
+    "CheckCache",
+    "CheckSpte",
+    "FillFromSpte",
+    "Lookup",
+    "InstallRam",
+    "FillNoSlot",
+    "MarkMmioSpte",
+    "Emulate",
+    "EndAccess",
+)
+_UPDATER_STEPS = ("SyncSrcu", "RunHook", "StoreGen", "FlushSlot")
+
+
+def reference_graph(consts: Constants) -> KeyedGraph:
+    """The reference's complete reachable graph, by breadth-first search over kvm_mmio.actions
+    (the readable transcription, not the explorer's packed one: an independent witness)."""
+    start = initial_state(consts)
+    index = {start: 0}
+    states = [start]
+    edges: list[tuple[int, str, int]] = []
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        source = index[state]
+        for action, _, after in successors(consts, state):
+            if after not in index:
+                index[after] = len(states)
+                states.append(after)
+                queue.append(after)
+            edges.append((source, action, index[after]))
+    return keyed_graph((state_to_itf(consts, s) for s in states), (0,), edges)
+
+
+@attrs.frozen
+class CounterexampleReplay:
+    """One TLC counterexample replayed in the reference."""
+
+    check: str
+    length: int
+    replayed: bool
+    violates: bool
+    problem: str | None
+
+
+@attrs.frozen
+class TraceCheck:
+    """The batch of random traces and their mutants, as judged by TLC and by the reference."""
+
+    traces: int
+    min_length: int
+    accepted_by_tlc: int
+    mutants: int
+    rejected_by_tlc: int
+    rejected_by_reference: int
+    seconds_tlc: float
+    disagreements: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.accepted_by_tlc == self.traces
+            and self.rejected_by_tlc == self.mutants
+            and self.rejected_by_reference == self.mutants
+            and not self.disagreements
+        )
+
+
+@attrs.frozen
+class ModelCrossCheck:
+    """Everything cross-checked on one model."""
+
+    name: str
+    graph: GraphDiff | None
+    graph_skipped: str | None
+    replays: tuple[CounterexampleReplay, ...]
+    traces: TraceCheck | None
+    saved: tuple[str, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return (
+            (self.graph is None or self.graph.equal)
+            and all(r.replayed and r.violates for r in self.replays)
+            and (self.traces is None or self.traces.ok)
+        )
+
+
+def _replay_counterexamples(model: Model, workers: int) -> list[CounterexampleReplay]:
+    """Find each counterexample the manifest expects with TLC (stop at the first violation, one
+    check per run) and replay it in the reference; a check TLC finds no counterexample for is a
+    failed replay too."""
+    traces, problems = counterexamples(model, workers=workers)
+    consts = load_model(model.name).constants
+    replays = []
+    for check in model.expect_violated:
+        if check not in traces:
+            why = "; ".join(problems) or "TLC found no counterexample"
+            replays.append(CounterexampleReplay(check, 0, False, False, why))
+            continue
+        document = tlc_trace_to_itf(
+            traces[check], model=model.name, description=f"TLC: {check}", variables=spec_variables()
+        )
+        mismatch = replay(consts, document)
+        last = document["states"][-1]
+        final = state_from_itf(consts, {k: v for k, v in last.items() if k != "#meta"})
+        violates = check in INVARIANTS and not INVARIANTS[check](consts, final)
+        replays.append(
+            CounterexampleReplay(
+                check,
+                len(document["states"]),
+                mismatch is None,
+                violates,
+                None if mismatch is None else str(mismatch),
+            )
+        )
+    return replays
+
+
+def draw_traces(
+    model: str, count: int, *, seed_value: int, min_steps: int = 20, max_steps: int = 30
+) -> list[dict]:
+    """``count`` ITF behaviours of ``model`` drawn by Hypothesis from kvm_mmio.strategies with
+    seed ``seed_value`` (the same seed gives the same traces)."""
+    drawn: list[dict] = []
+
+    @seed(seed_value)
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategies.itf_traces(model, min_steps=min_steps, max_steps=max_steps))
+    def collect(document: dict) -> None:
+        drawn.append(document)
+
+    collect()
+    return drawn[:count]
+
+
+def _mutate_value(state: dict, rng: random.Random) -> str:
+    """Change one variable of an ITF state to another value of its type; say which."""
+    vcpu_maps = [name for name in ("pc", "out", "path", "inCS") if "#map" in state[name]]
+    name = rng.choice(["gen", "busy", *vcpu_maps])
+    entries = state[name]["#map"]
+    key_index = rng.randrange(len(entries))
+    old = entries[key_index][1]
+    if isinstance(old, bool):
+        new: object = not old
+    elif isinstance(old, int):
+        new = old + 1
+    else:
+        choices = {
+            "pc": ("Idle", "HwAccess", "Lookup", "Emulate", "EndAccess"),
+            "out": ("none", "ram", "mmio"),
+            "path": ("none", "hw", "cache", "spte", "slow", "emulator"),
+        }[name]
+        new = rng.choice([c for c in choices if c != old])
+    entries[key_index][1] = new
+    return f"{name}[{entries[key_index][0]}] {old!r} -> {new!r}"
+
+
+def mutants(document: dict, rng: random.Random) -> list[tuple[str, dict]]:
+    """Three wrong versions of a behaviour: a variable changed at one step, two adjacent steps
+    swapped, one step's action relabelled (to an action with the same parameters, so that the
+    batch stays well-formed for TLC)."""
+    states = document["states"]
+    found = []
+    changed = copy.deepcopy(document)
+    k = rng.randrange(1, len(states))
+    what = _mutate_value(changed["states"][k], rng)
+    found.append((f"step {k}: {what}", changed))
+    swapped = copy.deepcopy(document)
+    k = rng.randrange(1, len(states) - 1)
+    moved = swapped["states"]
+    moved[k], moved[k + 1] = moved[k + 1], moved[k]
+    moved[k]["#meta"]["index"], moved[k + 1]["#meta"]["index"] = k, k + 1
+    found.append((f"steps {k} and {k + 1} swapped", swapped))
+    relabelled = copy.deepcopy(document)
+    candidates = [
+        i
+        for i, s in enumerate(states[1:], 1)
+        if s["#meta"]["action"] in _VCPU_STEPS + _UPDATER_STEPS
+    ]
+    if candidates:
+        k = rng.choice(candidates)
+        meta = relabelled["states"][k]["#meta"]
+        group = _VCPU_STEPS if meta["action"] in _VCPU_STEPS else _UPDATER_STEPS
+        new = rng.choice([a for a in group if a != meta["action"]])
+        found.append((f"step {k}: {meta['action']} relabelled {new}", relabelled))
+        meta["action"] = new
+    return found
+
+
+def _check_traces(
+    model: Model, count: int, seed_value: int, workers: int, save_dir: Path | None
+) -> tuple[TraceCheck, list[str]]:
+    consts = load_model(model.name).constants
+    traces = draw_traces(model.name, count, seed_value=seed_value)
+    rng = random.Random(seed_value)
+    wrong = [(i, why, m) for i, t in enumerate(traces) for why, m in mutants(t, rng)]
+    start = time.monotonic()
+    verdicts = validate_traces(model, [*traces, *(m for _, _, m in wrong)], workers=workers)
+    seconds = time.monotonic() - start
+    good, bad = verdicts[: len(traces)], verdicts[len(traces) :]
+    disagreements: list[str] = []
+    saved: list[str] = []
+    for verdict, trace in zip(good, traces, strict=True):
+        if not verdict.accepted or replay(consts, trace) is not None:
+            disagreements.append(
+                f"trace {verdict.index}: TLC accepted {verdict.prefix} of {verdict.length} states"
+            )
+            saved.append(_save(save_dir, model.name, seed_value, verdict.index, trace))
+    rejected_by_reference = 0
+    for verdict, (origin, why, mutant) in zip(bad, wrong, strict=True):
+        reference_rejects = replay(consts, mutant) is not None
+        rejected_by_reference += reference_rejects
+        if verdict.accepted == reference_rejects:
+            disagreements.append(
+                f"mutant of trace {origin} ({why}): TLC "
+                f"{'accepts' if verdict.accepted else 'rejects'}, the reference "
+                f"{'rejects' if reference_rejects else 'accepts'}"
+            )
+            saved.append(_save(save_dir, model.name, seed_value, origin, mutant))
+    check = TraceCheck(
+        traces=len(traces),
+        min_length=min(len(t["states"]) for t in traces),
+        accepted_by_tlc=sum(v.accepted for v in good),
+        mutants=len(wrong),
+        rejected_by_tlc=sum(not v.accepted for v in bad),
+        rejected_by_reference=rejected_by_reference,
+        seconds_tlc=round(seconds, 2),
+        disagreements=tuple(disagreements),
+    )
+    return check, saved
+
+
+def _save(folder: Path | None, model: str, seed_value: int, index: int, document: dict) -> str:
+    """Write a failing trace as ITF (temp file + rename) with the seed that reproduces it."""
+    folder = folder or Path(tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    document = copy.deepcopy(document)
+    document["#meta"]["seed"] = seed_value
+    path = folder / f"crosscheck-{model}-seed{seed_value}-trace{index}.itf.json"
+    handle, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(document, stream, indent=1)
+    os.replace(temp, path)
+    return str(path)
+
+
+def crosscheck_model(
+    model: Model,
+    *,
+    traces: int = 100,
+    seed_value: int = 0,
+    workers: int = 1,
+    graph_limit: int = 2_000_000,
+    save_dir: Path | None = None,
+) -> ModelCrossCheck:
+    """Run the three cross-checks on one model (the graph only without SYMMETRY and when the
+    manifest records at most ``graph_limit`` states)."""
+    start = time.monotonic()
+    consts = load_model(model.name).constants
+    graph, skipped = None, None
+    if model.symmetric:
+        skipped = "SYMMETRY: TLC's edges point to representatives (use its twin without symmetry)"
+    elif (model.recorded_states or 0) > graph_limit:
+        skipped = f"more than {graph_limit:,} states"
+    else:
+        graph = compare_graphs(tlc_graph(model, workers=max(workers, 1)), reference_graph(consts))
+    replays = _replay_counterexamples(model, workers)
+    trace_check, saved = (None, [])
+    if traces:
+        trace_check, saved = _check_traces(model, traces, seed_value, workers, save_dir)
+    return ModelCrossCheck(
+        model.name,
+        graph,
+        skipped,
+        tuple(replays),
+        trace_check,
+        tuple(saved),
+        round(time.monotonic() - start, 2),
+    )

@@ -3,6 +3,7 @@
 import itertools
 
 import pytest
+
 from kvm_mmio import spte
 
 np = pytest.importorskip("numpy")

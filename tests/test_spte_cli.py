@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from kvm_mmio_tools.cli import main
 
 SHADOW = ["--era", "v6", "--paging", "shadow", "--phys-bits", "46", "--cache-bits", "46", "--l1tf"]

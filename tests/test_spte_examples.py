@@ -2,6 +2,7 @@
 kvm_mmio.spte: if one fails, either the reference or the facts sheet is wrong."""
 
 import pytest
+
 from kvm_mmio.spte import (
     GenPart,
     Profile,

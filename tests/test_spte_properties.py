@@ -8,6 +8,7 @@ import operator
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from kvm_mmio.spte import (
     ERAS,
     PAGING_MODES,

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from kvm_mmio.spte_requests import answer, answer_line, parse_u64
 
 PROFILE = {"era": "v6", "paging": "shadow", "phys_bits": 46, "cache_bits": 46, "l1tf": True}

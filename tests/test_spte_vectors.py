@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from kvm_mmio.spte import ERAS, PAGING_MODES
 from kvm_mmio.spte_requests import answer
 from kvm_mmio_conformance import generate_spte

@@ -3,8 +3,10 @@
 No vector is written by hand: each case is a request of the spte protocol (kvm_mmio.spte_requests)
 and the expected answer is what the reference answers. The cases walk every era x paging mode x a
 few CPU profiles that change the masks, the generation boundaries (0, the maximum, the in-progress
-marks, the v5.1 bug's 0x400 edge, the wrap alias), non-MMIO sptes, and malformed requests. There
-is no randomness, so regenerating reproduces the committed file byte for byte (a test checks it).
+marks, the v5.1 bug's 0x400 edge, the wrap alias), non-MMIO sptes, sptes with bit 63 set (so that
+the in-progress mark and EPT's SUPPRESS_VE bit are told apart from generation bits: the mutants
+catalog needs them), and malformed requests. There is no randomness, so regenerating reproduces
+the committed file byte for byte (a test checks it).
 
     python -m kvm_mmio_conformance.generate_spte [--output PATH]
 """
@@ -40,6 +42,8 @@ NOTES = {
     "the message is the reference's and only informative",
     "values": '64-bit values are "0x"-prefixed lower-case hex strings; access is an integer',
     "protocol": "see kvm_mmio.spte_requests: ops encode, decode and check",
+    "requires": "a case applies to an implementation that declares the era and paging mode of "
+    "its request's profile; a case expecting an error applies to every implementation",
 }
 
 # (phys_bits, cache_bits, l1tf, what the CPU profile exercises)
@@ -53,6 +57,7 @@ CPU_PROFILES = (
 BASE_CPU = (46, 46, True)
 APIC_GFN = 0xFEE00
 PRESENT_LEAF_SPTE = 0x8000000012345867  # NX, a pfn, accessed, user, writable, present
+BIT_63 = 1 << 63  # the in-progress mark of v5.1 on; NX; EPT's SUPPRESS_VE
 
 
 def _profile_dict(profile: Profile) -> dict:
@@ -164,7 +169,27 @@ def _check_cases(profile: Profile) -> list[dict]:
             f"{current:#x}, {what}: a {verdict}{bug}"
         )
         cases.append(_case(f"{base}-check-{label}", comment, request))
+    if profile.update_in_progress_mask == BIT_63:
+        cases.append(_marked_spte_case(profile, gen))
     return cases
+
+
+def _marked_spte_case(profile: Profile, gen: int) -> dict:
+    """An spte that carries bit 63, the in-progress mark, checked during an update of its own
+    generation: the mark is never part of an spte's generation, so this misses (an
+    implementation that stores and compares the marked generation would hit)."""
+    request = {
+        "op": "check",
+        "profile": _profile_dict(profile),
+        "spte": format_u64(make_mmio_spte(profile, APIC_GFN, 6, gen) | BIT_63),
+        "current_gen": format_u64(gen | BIT_63),
+    }
+    comment = (
+        f"{profile.era} {profile.paging}: spte of gen {gen:#x} with bit 63 set, checked against "
+        f"{gen | BIT_63:#x} (the same generation, update in progress): a miss; bit 63 is never "
+        "a generation bit of an spte"
+    )
+    return _case(f"{_profile_id(profile)}-check-marked-spte", comment, request)
 
 
 def _raw_decode_cases(profile: Profile) -> list[dict]:
@@ -174,6 +199,11 @@ def _raw_decode_cases(profile: Profile) -> list[dict]:
         ("empty", 0, "the empty spte"),
         ("all-ones", (1 << 64) - 1, "every bit set"),
         ("present-leaf", PRESENT_LEAF_SPTE, "a present 4K leaf spte"),
+        (
+            "bit63",
+            make_mmio_spte(profile, APIC_GFN, 6, 0x12346 & profile.gen_mask) | BIT_63,
+            "the APIC page's MMIO spte with bit 63 (NX; SUPPRESS_VE with EPT) also set",
+        ),
     )
     return [
         _case(
@@ -208,6 +238,11 @@ def _error_cases() -> list[dict]:
         ("access-range", "access 8", {**encode, "access": 8}),
         ("access-type", "access as a string", {**encode, "access": "6"}),
         ("gen-range", "gen above the v6 mask 0x7ffff", {**encode, "gen": "0x80000"}),
+        (
+            "gen-in-progress",
+            "gen with the v6 in-progress mark: an MMIO generation never carries it",
+            {**encode, "gen": "0x8000000000012346"},
+        ),
         ("negative", "a negative gfn", {**encode, "gfn": "-0x1"}),
         ("not-hex", "a gfn that is not hex", {**encode, "gfn": "0xfeg00"}),
         ("decimal", "a 64-bit value in decimal", {**encode, "gen": "2"}),

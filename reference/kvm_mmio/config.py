@@ -189,7 +189,8 @@ class Constants:
             raise ValueError(f'Era: must be "A" or "B", got {self.era!r}')
         if self.era == "A" and self.init_gen % 2:
             raise ValueError(
-                f"InitGen: must be even in era A (bit 0 is the in-progress mark), got {self.init_gen}"
+                "InitGen: must be even in era A (bit 0 is the in-progress mark), "
+                f"got {self.init_gen}"
             )
         for name in _BOOLEAN_CONSTANTS:
             _boolean(name, getattr(self, CONSTANT_NAMES[name]))

@@ -6,7 +6,8 @@ session uses its own instance (DIR/instances/NAME) so that nothing else's tracin
 only this process's threads (set_event_pid with event-fork), and on close disables its events
 and removes the instance; if tracefs was not mounted it is mounted on a private temporary
 directory, which is unmounted and removed on close. Records are drained from trace_pipe without
-blocking.
+blocking. An instance is named after its process, so that a later session removes what a process
+killed before it could close (SIGKILL) left behind.
 """
 
 import contextlib
@@ -27,6 +28,7 @@ __all__ = [
     "find_tracefs",
     "parse_cache_hit",
     "parse_line",
+    "remove_orphaned_instances",
     "unavailable_reason",
 ]
 
@@ -46,6 +48,8 @@ _TRACE_LINE = re.compile(
     r"(?P<timestamp>\d+\.\d+):\s+"
     r"(?P<event>\w+):\s?(?P<body>.*)$"
 )
+INSTANCE_PREFIX = "kvm-mmio-"  # then the owner's pid, "-" and a random suffix
+_INSTANCE_NAME = re.compile(re.escape(INSTANCE_PREFIX) + r"(?P<pid>\d+)-[0-9a-f]+")
 _CACHE_HIT = re.compile(
     r"gva (?P<gva>0x[0-9a-f]+|0) gpa (?P<gpa>0x[0-9a-f]+|0) (?P<op>Read|Write) (?P<by>GVA|GPA)"
 )
@@ -129,6 +133,24 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def remove_orphaned_instances(root: str) -> list[str]:
+    """Remove the instances that sessions of processes no longer alive left behind (a process
+    killed with SIGKILL cannot close its session); return their names. Only this module's
+    instances whose pid has no /proc entry are touched, and only by rmdir, which the kernel
+    refuses (EBUSY) while a reader holds the instance's trace_pipe open, as every live session
+    does: a session of another pid namespace is left alone."""
+    removed = []
+    instances = os.path.join(root, "instances")
+    for name in os.listdir(instances):
+        match = _INSTANCE_NAME.fullmatch(name)
+        if match is None or os.path.exists(f"/proc/{match['pid']}"):
+            continue
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.join(instances, name))
+            removed.append(name)
+    return removed
+
+
 class TraceSession:
     """A private trace instance with `events` enabled (those this kernel has).
 
@@ -150,7 +172,9 @@ class TraceSession:
         self.instance: str | None = None
         try:
             root = find_tracefs() or self._mount()
-            self.instance = os.path.join(root, "instances", f"kvm-mmio-{uuid.uuid4().hex[:12]}")
+            remove_orphaned_instances(root)
+            name = f"{INSTANCE_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            self.instance = os.path.join(root, "instances", name)
             os.mkdir(self.instance)
             self._write("tracing_on", "0")
             self._write("buffer_size_kb", str(buffer_kb_per_cpu))

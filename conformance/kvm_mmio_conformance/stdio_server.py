@@ -1,0 +1,60 @@
+"""Serve any in-process adapter out of process: JSON lines on stdin, one answer line on stdout.
+
+Why: the out-of-process protocol must be exercised with implementations known to be right (the
+reference) and known to be wrong (the mutants), and a Python implementer gets a ready server:
+
+    python -m kvm_mmio_conformance.stdio_server package.module:factory
+
+A line that is not JSON, or a method that raises, is answered {"error"} (the traceback goes to
+stderr) and the next line is read; end of input ends the server.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any, TextIO
+
+from kvm_mmio_conformance.inprocess import load_factory
+from kvm_mmio_conformance.protocol import dispatch
+
+__all__ = ["main", "serve"]
+
+
+def _answer(adapter: Any, line: str) -> Any:
+    try:
+        message = json.loads(line)
+    except ValueError as error:
+        return {"error": f"message: not valid JSON ({error})"}
+    try:
+        return dispatch(adapter, message)
+    except Exception as error:
+        traceback.print_exc(file=sys.stderr)
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def serve(adapter: Any, stdin: TextIO, stdout: TextIO) -> int:
+    """Answer every line of `stdin` until EOF; return the exit status (0)."""
+    for line in stdin:
+        if line.strip():
+            stdout.write(json.dumps(_answer(adapter, line)) + "\n")
+            stdout.flush()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m kvm_mmio_conformance.stdio_server module:factory", file=sys.stderr)
+        return 2
+    try:
+        adapter = load_factory(args[0])
+    except ValueError as error:
+        print(f"stdio_server: {error}", file=sys.stderr)
+        return 2
+    return serve(adapter, sys.stdin, sys.stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,14 @@
+"""An adapter that never answers a decode request."""
+
+import sys
+import time
+
+from _common import serve
+
+
+def hang() -> None:
+    print("hanging.py: sleeping instead of answering", file=sys.stderr, flush=True)
+    time.sleep(3600)
+
+
+serve(hang)

@@ -1,0 +1,127 @@
+"""The catalog of wrong implementations: the unmutated arithmetic passes, and the suite rejects
+every mutant, each also by the case its class names as witness, and each at the level its class
+says: the spte and operations mutants by a must-tier case, the races (FixInProgress, FixHookFirst,
+FixNoCacheInFlux off) by the steps level alone, no operations case telling them apart. The table
+of which cases kill which mutant is printed (pytest -s shows it; `kvm-mmio conformance
+--mutants` prints it)."""
+
+import importlib
+import shlex
+import sys
+
+import pytest
+
+from kvm_mmio_conformance.inprocess import InProcessChannel
+from kvm_mmio_conformance.mutants import MODEL_MUTANTS, MUTANTS
+from kvm_mmio_conformance.mutants.base import SpteArithmetic
+from kvm_mmio_conformance.mutants.killing import Kill, hunt, render_kills
+from kvm_mmio_conformance.process import SubprocessChannel
+from kvm_mmio_conformance.runner import run
+from kvm_mmio_conformance.vectors import load_vectors, select
+
+SWITCHES = {
+    "FixCacheGen",
+    "FixInProgress",
+    "FixHookFirst",
+    "FixWrapAnyAs",
+    "FixNoCacheInFlux",
+    "ZapOnWrap",
+    "FlushOnDelete",
+}
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return select(load_vectors(), tier="should")
+
+
+@pytest.fixture(scope="module")
+def kills(cases):
+    return {kill.name: kill for kill in hunt(cases)}
+
+
+def test_the_unmutated_arithmetic_passes_every_case(cases):
+    assert run(InProcessChannel(SpteArithmetic()), cases).ok
+
+
+def test_every_mutant_is_rejected(kills):
+    table = render_kills(list(kills.values()))
+    print("\n" + table)
+    assert [kill.name for kill in kills.values() if not kill.rejected] == [], table
+    assert len(kills) == len(MUTANTS) >= 27
+
+
+def test_each_mutant_is_killed_by_its_witness(kills):
+    missed = [(k.name, k.witness) for k in kills.values() if k.witness not in k.killed_by]
+    assert missed == []
+
+
+def test_there_is_one_model_mutant_per_fix_switch_and_one_that_never_caches():
+    switches = {mutant.switch for mutant in MODEL_MUTANTS.values()}
+    assert switches == SWITCHES | {"MmioSptes"}
+    assert len(MODEL_MUTANTS) == len(SWITCHES) + 1
+
+
+def test_each_model_mutant_dies_at_the_level_it_claims(kills, cases):
+    layer_of = {case.id: case.layer for case in cases}
+    for name, mutant in MODEL_MUTANTS.items():
+        layers = {layer_of[case_id] for case_id in kills[name].killed_by}
+        must = {layer_of[case_id] for case_id in kills[name].must_killed_by}
+        if mutant.killed_at == "operations":
+            assert "operations" in must, name
+        else:
+            # a race: no sequence of whole operations shows it, only the steps level does
+            assert layers == {"steps"}, (name, layers)
+            assert must == set(), name
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_each_mutant_documents_its_mistake(name):
+    mutant = MUTANTS[name]
+    module = importlib.import_module(mutant.__module__)
+    assert module.__doc__.startswith("Mutant: ")
+    assert "The mistake" in module.__doc__
+    assert mutant.mistake and mutant.imitates and mutant.witness
+    assert module.__all__ == [mutant.__name__]
+    if mutant.killed_at == "steps":
+        assert "only the steps level rejects it" in module.__doc__
+
+
+def test_a_mutant_is_rejected_out_of_process_too(cases):
+    command = (
+        f"{shlex.quote(sys.executable)} -m kvm_mmio_conformance.stdio_server "
+        "kvm_mmio_conformance.mutants.in_progress_unchecked:InProgressUnchecked"
+    )
+    spte = [case for case in cases if case.layer == "spte"]
+    with SubprocessChannel(command) as channel:
+        report = run(channel, spte)
+    failed = [r.case.id for r in report.results if r.status == "failed"]
+    assert "v6-ept-p46c46-l1tf-check-in-progress" in failed
+    assert not report.ok
+
+
+def test_a_model_mutant_is_rejected_out_of_process_by_its_witness(cases):
+    command = (
+        f"{shlex.quote(sys.executable)} -m kvm_mmio_conformance.stdio_server "
+        "kvm_mmio_conformance.mutants.hook_late:HookLate"
+    )
+    witness = [case for case in cases if case.id == MUTANTS["hook-late"].witness]
+    with SubprocessChannel(command) as channel:
+        report = run(channel, witness)
+    result = report.results[0]
+    assert result.status == "failed"
+    # after SyncSrcu the fixed model runs the hook first: the mutant offers StoreGen instead
+    assert result.message == {"op": "step", "action": {"name": "SyncSrcu", "params": {}}}
+    assert result.reason == (
+        'enabled actions differ: missing {"name":"RunHook","params":{}}; '
+        'not enabled in the spec {"name":"StoreGen","params":{}}'
+    )
+
+
+def test_render_kills_flags_survivors():
+    table = render_kills([Kill("lucky", "a slip", "nothing", "some-case", ())])
+    assert "NOT KILLED" in table
+    assert table.endswith("0 of 1 mutants rejected; survivors: lucky")
+    should_only = Kill("late", "a slip", "x", "case", ("a-steps-case",), "operations", ())
+    assert not should_only.rejected
+    assert "NOT KILLED by a must-tier case" in render_kills([should_only])

@@ -24,7 +24,7 @@ from kvm_mmio_tools.models import load_models
 from kvm_mmio_tools.stategraph import compare_graphs, keyed_graph, tlc_graph
 
 MODELS = load_models()
-# Every model but the scale ones; graphs compared up to this size (the CLI's default is 2,000,000).
+# Every model but the scale ones; graphs compared up to this size (the CLI's default is 200,000).
 BOUNDED = [name for name, model in MODELS.items() if model.kind != "scale"]
 GRAPH_LIMIT = 35_000
 TRACES_PER_MODEL = 16

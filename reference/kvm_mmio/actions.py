@@ -34,6 +34,7 @@ from kvm_mmio.state import (
 __all__ = [
     "ACTIONS",
     "ACTION_PARAMETERS",
+    "UPDATER_STEPS",
     "VCPU_STEPS",
     "after_install",
     "all_changes",
@@ -540,7 +541,8 @@ VCPU_STEPS: dict[str, VcpuAction] = {
     "EndAccess": end_access,
 }
 
-_UPDATER_STEPS = {
+# UpdaterStep's disjuncts, in the spec's order.
+UPDATER_STEPS: dict[str, Callable[[Constants, State], State | None]] = {
     "SyncSrcu": sync_srcu,
     "RunHook": run_hook,
     "StoreGen": store_gen,
@@ -552,13 +554,13 @@ ACTIONS: dict[str, Callable[..., State | None]] = {
     "BeginAccess": begin_access,
     **VCPU_STEPS,
     "Publish": publish,
-    **_UPDATER_STEPS,
+    **UPDATER_STEPS,
 }
 ACTION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "BeginAccess": ("v", "g", "m"),
     **{name: ("v",) for name in VCPU_STEPS},
     "Publish": ("a", "c"),
-    **{name: () for name in _UPDATER_STEPS},
+    **{name: () for name in UPDATER_STEPS},
 }
 
 
@@ -577,7 +579,7 @@ def updater_step(consts: Constants, state: State) -> tuple[str, State] | None:
     if u.phase == "publish":
         after = publish(consts, state, u.as_, u.change)
         return ("Publish", after) if after is not None else None
-    for name, action in _UPDATER_STEPS.items():
+    for name, action in UPDATER_STEPS.items():
         if (after := action(consts, state)) is not None:
             return name, after
     return None
@@ -626,7 +628,7 @@ def successors(consts: Constants, state: State) -> Iterator[Step]:
         for c in consts.all_changes:
             if (after := publish(consts, state, a, c)) is not None:
                 yield "Publish", {"a": a, "c": _change_params(c)}, after
-    for name, action in _UPDATER_STEPS.items():
+    for name, action in UPDATER_STEPS.items():
         if (after := action(consts, state)) is not None:
             yield name, {}, after
 
@@ -643,6 +645,6 @@ def is_fair_step(state: State, action: str, params: Mapping[str, Any]) -> str | 
     tells (upd.phase = "publish"), not the parameters."""
     if action in VCPU_STEPS:
         return f"VcpuStep({params['v']})"
-    if action in _UPDATER_STEPS or (action == "Publish" and state.upd.phase == "publish"):
+    if action in UPDATER_STEPS or (action == "Publish" and state.upd.phase == "publish"):
         return "UpdaterStep"
     return None

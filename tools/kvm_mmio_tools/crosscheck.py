@@ -25,7 +25,7 @@ import attrs
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from kvm_mmio import strategies
-from kvm_mmio.actions import successors
+from kvm_mmio.actions import UPDATER_STEPS, VCPU_STEPS, successors
 from kvm_mmio.config import Constants, load_model
 from kvm_mmio.invariants import INVARIANTS
 from kvm_mmio.state import initial_state, state_from_itf, state_to_itf
@@ -46,19 +46,8 @@ __all__ = [
     "reference_graph",
 ]
 
-_VCPU_STEPS = (
-    "HwAccess",
-    "CheckCache",
-    "CheckSpte",
-    "FillFromSpte",
-    "Lookup",
-    "InstallRam",
-    "FillNoSlot",
-    "MarkMmioSpte",
-    "Emulate",
-    "EndAccess",
-)
-_UPDATER_STEPS = ("SyncSrcu", "RunHook", "StoreGen", "FlushSlot")
+_VCPU_STEPS = tuple(VCPU_STEPS)
+_UPDATER_STEPS = tuple(UPDATER_STEPS)
 
 
 def reference_graph(consts: Constants) -> KeyedGraph:
@@ -307,7 +296,7 @@ def crosscheck_model(
     traces: int = 100,
     seed_value: int = 0,
     workers: int = 1,
-    graph_limit: int = 2_000_000,
+    graph_limit: int = 200_000,
     save_dir: Path | None = None,
 ) -> ModelCrossCheck:
     """Run the three cross-checks on one model (the graph only without SYMMETRY and when the

@@ -21,6 +21,8 @@ from typing import Any
 
 import attrs
 
+from kvm_mmio.actions import ACTIONS
+from kvm_mmio.state import PCS
 from kvm_mmio_tools.errors import ToolError
 from kvm_mmio_tools.models import Model, spec_dir
 from kvm_mmio_tools.tlc import Outcome, TlcResult, run_tlc
@@ -64,41 +66,11 @@ def itf_value(value: Any) -> Any:
 
 
 # The name tables of KvmMmioTrace.tla: a string is written as its index there.
-_ACTIONS = (
-    "Init",
-    "BeginAccess",
-    "HwAccess",
-    "CheckCache",
-    "CheckSpte",
-    "FillFromSpte",
-    "Lookup",
-    "InstallRam",
-    "FillNoSlot",
-    "MarkMmioSpte",
-    "Emulate",
-    "EndAccess",
-    "Publish",
-    "SyncSrcu",
-    "RunHook",
-    "StoreGen",
-    "FlushSlot",
-)
+_ACTIONS = ("Init", *ACTIONS)
 _SLOTS = ("none", "ram", "invalid")
 _SPTE_KINDS = ("none", "ram", "mmio")
 _OUTCOMES = ("none", "ram", "mmio")
-_PCS = (
-    "Idle",
-    "HwAccess",
-    "CheckCache",
-    "CheckSpte",
-    "FillFromSpte",
-    "Lookup",
-    "InstallRam",
-    "FillNoSlot",
-    "MarkMmioSpte",
-    "Emulate",
-    "EndAccess",
-)
+_PCS = PCS
 _MODES = ("none", "native", "emulated")
 _PATHS = ("none", "hw", "cache", "spte", "slow", "emulator")
 _KINDS = ("none", "create", "delete", "move", "flags")

@@ -12,13 +12,11 @@ the committed file byte for byte (a test checks it).
 """
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 
 from kvm_mmio.spte import ERAS, PAGING_MODES, Profile, make_mmio_spte
 from kvm_mmio.spte_requests import answer, format_u64
+from kvm_mmio_conformance import vectorfile
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -275,37 +273,16 @@ def build_cases() -> list[dict]:
 
 
 def render(cases: list[dict]) -> str:
-    """The vectors file's text: a header, then one case per line (diffs stay readable)."""
-    header = {
-        "schema": SCHEMA,
-        "version": VERSION,
-        "generator": {"name": "kvm_mmio_conformance.generate_spte", "version": GENERATOR_VERSION},
-        "count": len(cases),
-        "notes": NOTES,
-    }
-    lines = ["{"]
-    lines += [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in header.items()]
-    lines.append('  "cases": [')
-    lines += [f"    {json.dumps(case)}," for case in cases[:-1]]
-    lines.append(f"    {json.dumps(cases[-1])}")
-    lines += ["  ]", "}"]
-    return "\n".join(lines) + "\n"
+    """The vectors file's text (vectorfile.render: a header, then one case per line)."""
+    return vectorfile.render(
+        SCHEMA, VERSION, "kvm_mmio_conformance.generate_spte", GENERATOR_VERSION, NOTES, cases
+    )
 
 
 def write(path: Path) -> int:
     """Write the vectors to `path` atomically (temp file + rename); return the number of cases."""
     cases = build_cases()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as temp:
-        try:
-            temp.write(render(cases))
-        except BaseException:
-            os.unlink(temp.name)
-            raise
-    os.chmod(temp.name, 0o644)  # a data file for everyone to read, not the temp file's 0600
-    os.replace(temp.name, path)
+    vectorfile.write_text(path, render(cases))
     return len(cases)
 
 

@@ -22,7 +22,7 @@ import attrs
 
 from kvm_mmio.actions import apply, successors, updater_step
 from kvm_mmio.config import Change, Constants, load_model
-from kvm_mmio.generation import kernel_generation
+from kvm_mmio.generation import U64_MASK, kernel_generation
 from kvm_mmio.state import State, initial_state
 from kvm_mmio.trace import Step, write_itf
 
@@ -251,7 +251,7 @@ class Vm:
         """The kernel's memslots generation of address space a (with its in-progress mark).
         The spec's generation is an unbounded number; the kernel's is a u64 (struct kvm_memslots,
         include/linux/kvm_host.h), so it wraps: v5.0's start at -150 reaches 2^64 in 75 installs."""
-        value = self.state.gen[a] % 2**64
+        value = self.state.gen[a] & U64_MASK
         return kernel_generation(self.constants.era, value, self.state.busy[a])
 
     def memslots(self, a: int = 0) -> dict[int, str]:

@@ -174,6 +174,33 @@ def _violation_run(runner: _Runner, name: str, report: dict) -> None:
         report["problems"].append(_failure(result))
 
 
+def _new_report() -> dict:
+    """What the runs of one model add up (filled by _complete_run and _violation_run)."""
+    return {
+        "holds": [],
+        "violated": [],
+        "counterexamples": {},
+        "problems": [],
+        "distinct_states": None,
+        "depth": None,
+        "seconds": 0.0,
+    }
+
+
+def _verdict_problems(model: Model, report: dict) -> list[str]:
+    """Each check whose verdict is not the one the manifest expects."""
+    wrong = [
+        f"{name} is violated, but the manifest expects it to hold"
+        for name in model.expect_holds
+        if name in report["violated"]
+    ]
+    return wrong + [
+        f"{name} holds, but the manifest expects it to be violated"
+        for name in model.expect_violated
+        if name in report["holds"]
+    ]
+
+
 def check_model(
     model: Model,
     *,
@@ -183,15 +210,7 @@ def check_model(
     cancel: threading.Event | None = None,
 ) -> ModelReport:
     """Check one model and compare the verdict and counts with its manifest entry."""
-    report: dict = {
-        "holds": [],
-        "violated": [],
-        "counterexamples": {},
-        "problems": [],
-        "distinct_states": None,
-        "depth": None,
-        "seconds": 0.0,
-    }
+    report = _new_report()
     listed = (*model.invariants, *model.properties)
     with _Runner(model, workers, timeout, on_progress, cancel) as runner:
         _complete_run(runner, [n for n in listed if n not in model.expect_violated], report)
@@ -200,12 +219,7 @@ def check_model(
                 break
             _violation_run(runner, name, report)
     problems = report["problems"]
-    for name in model.expect_holds:
-        if name in report["violated"]:
-            problems.append(f"{name} is violated, but the manifest expects it to hold")
-    for name in model.expect_violated:
-        if name in report["holds"]:
-            problems.append(f"{name} holds, but the manifest expects it to be violated")
+    problems += _verdict_problems(model, report)
     counted = report["distinct_states"] is not None
     if (
         counted
@@ -241,20 +255,11 @@ def counterexamples(
     """Only the stop-at-first runs of the checks the manifest expects to be violated: each one's
     counterexample, and the problems of the runs that gave none (for replay elsewhere, without
     the complete run that check_model also makes)."""
-    report: dict = {
-        "holds": [],
-        "violated": [],
-        "counterexamples": {},
-        "problems": [],
-        "seconds": 0.0,
-    }
+    report = _new_report()
     with _Runner(model, workers, timeout, None, None) as runner:
         for name in model.expect_violated:
             _violation_run(runner, name, report)
-    problems = [
-        f"{name} holds, but the manifest expects it to be violated" for name in report["holds"]
-    ]
-    return report["counterexamples"], (*report["problems"], *problems)
+    return report["counterexamples"], (*report["problems"], *_verdict_problems(model, report))
 
 
 def check_models(

@@ -125,12 +125,13 @@ class ModelCrossCheck:
         )
 
 
-def _replay_counterexamples(model: Model, workers: int) -> list[CounterexampleReplay]:
+def _replay_counterexamples(
+    model: Model, consts: Constants, workers: int
+) -> list[CounterexampleReplay]:
     """Find each counterexample the manifest expects with TLC (stop at the first violation, one
     check per run) and replay it in the reference; a check TLC finds no counterexample for is a
     failed replay too."""
     traces, problems = counterexamples(model, workers=workers)
-    consts = load_model(model.name).constants
     replays = []
     for check in model.expect_violated:
         if check not in traces:
@@ -234,9 +235,13 @@ def mutants(document: dict, rng: random.Random) -> list[tuple[str, dict]]:
 
 
 def _check_traces(
-    model: Model, count: int, seed_value: int, workers: int, save_dir: Path | None
+    model: Model,
+    consts: Constants,
+    count: int,
+    seed_value: int,
+    workers: int,
+    save_dir: Path | None,
 ) -> tuple[TraceCheck, list[str]]:
-    consts = load_model(model.name).constants
     traces = draw_traces(model.name, count, seed_value=seed_value)
     rng = random.Random(seed_value)
     wrong = [(i, why, m) for i, t in enumerate(traces) for why, m in mutants(t, rng)]
@@ -310,10 +315,10 @@ def crosscheck_model(
         skipped = f"more than {graph_limit:,} states"
     else:
         graph = compare_graphs(tlc_graph(model, workers=max(workers, 1)), reference_graph(consts))
-    replays = _replay_counterexamples(model, workers)
+    replays = _replay_counterexamples(model, consts, workers)
     trace_check, saved = (None, [])
     if traces:
-        trace_check, saved = _check_traces(model, traces, seed_value, workers, save_dir)
+        trace_check, saved = _check_traces(model, consts, traces, seed_value, workers, save_dir)
     return ModelCrossCheck(
         model.name,
         graph,

@@ -11,7 +11,7 @@ counterexample replays reject it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -31,16 +31,18 @@ class SwitchedOff(ReferenceAdapter):
     witness = ""
     switch = ""
     killed_at = "operations"
+    # The model levels the mutant declares, and what it observes at each.
+    levels: ClassVar[dict[str, list[str]]] = {
+        "operations": ["outcome", "path", "generation"],
+        "steps": ["enabled", "state"],
+    }
 
     def hello(self) -> dict[str, Any]:
+        sections = {layer: model_level(observes) for layer, observes in self.levels.items()}
         return {
             "name": f"mutant {self.name}",
             "protocol": PROTOCOL_VERSION,
-            "capabilities": {
-                "layers": ["operations", "steps"],
-                "operations": model_level(["outcome", "path", "generation"]),
-                "steps": model_level(["enabled", "state"]),
-            },
+            "capabilities": {"layers": list(self.levels), **sections},
         }
 
     def constants_for(self, config: dict[str, Any]) -> Constants:

@@ -9,18 +9,15 @@ the per-vCPU cache (on the live host, every MMIO access: the emulator hits the e
 path has just filled).
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from kvm_mmio.state import NO_CACHE
+from kvm_mmio.vm import STEP_LIMIT
 from kvm_mmio_conformance.mutants.model_base import SwitchedOff
-from kvm_mmio_conformance.protocol import PROTOCOL_VERSION
-from kvm_mmio_conformance.reference_adapter import model_level
 
 __all__ = ["VmNeverCaches"]
-
-STEP_LIMIT = 1000
 
 
 class VmNeverCaches(SwitchedOff):
@@ -30,16 +27,7 @@ class VmNeverCaches(SwitchedOff):
     witness = "cover-live-host-1v-001"
     switch = "MmioSptes"
     killed_at = "operations"
-
-    def hello(self) -> dict[str, Any]:
-        return {
-            "name": f"mutant {self.name}",
-            "protocol": PROTOCOL_VERSION,
-            "capabilities": {
-                "layers": ["operations"],
-                "operations": model_level(["outcome", "path", "generation"]),
-            },
-        }
+    levels: ClassVar[dict[str, list[str]]] = {"operations": ["outcome", "path", "generation"]}
 
     def operation(self, operation: Any) -> dict[str, Any]:
         if not isinstance(operation, dict) or operation.get("kind") != "access" or not self.vm:

@@ -102,3 +102,16 @@ def test_kvm_mmio_explore_shows_progress_on_a_terminal(monkeypatch, capsys):
     assert "\rhost: " in shown and " states, queue " in shown and "/s)" in shown
     assert shown.endswith("\r")  # the line is cleared before the verdict prints
     assert "\r" not in capsys.readouterr().out
+
+
+@pytest.mark.tlc
+def test_kvm_mmio_crosscheck_shows_each_stage_on_a_terminal(monkeypatch, capsys):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["crosscheck", "bug_stale_cache", "--traces", "2"]) == 0
+    shown = terminal.getvalue()
+    for stage in ("state graphs", "counterexamples", "2 traces and their mutants"):
+        assert f"bug_stale_cache: {stage} (" in shown
+    assert shown.endswith("\r")  # cleared before the model's verdict prints
+    out = capsys.readouterr().out
+    assert "\r" not in out and out.startswith("ok   bug_stale_cache")

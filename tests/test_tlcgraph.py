@@ -65,8 +65,14 @@ def test_self_loops_and_several_initial_states(tmp_path):
 def test_rejects_unknown_lines_and_bad_labels(tmp_path):
     with pytest.raises(ValueError, match=r"g\.dot:2: not a node"):
         read_state_graph(_dot(tmp_path, "what is this"))
-    with pytest.raises(ValueError, match=r"g\.dot:2: variable 'x'"):
+    with pytest.raises(ValueError, match=r"g\.dot: state 1: variable 'x'"):
         read_state_graph(_dot(tmp_path, '1 [label="x = {1"]'))
+    with pytest.raises(ValueError, match=r"g\.dot: state 1: an unescaped quote"):
+        read_state_graph(_dot(tmp_path, '1 [label="x = "a""]'))
+    with pytest.raises(ValueError, match=r"g\.dot:2: '1x' is not a fingerprint"):
+        read_state_graph(_dot(tmp_path, '1x [label="x = 1"]'))
+    with pytest.raises(ValueError, match=r"g\.dot:2: a node must end"):
+        read_state_graph(_dot(tmp_path, '1 [label="x = 1" ]'))
 
 
 def test_rejects_edges_to_undeclared_states(tmp_path):

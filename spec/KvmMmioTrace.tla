@@ -12,14 +12,20 @@
 (* The traces are in the generated module KvmMmioTraceData, written next   *)
 (* to this one for each batch.  TLC parses a large module slowly, so it is *)
 (* kept small: the distinct states once each, as flat tuples of small      *)
-(* integers, and each trace as a tuple of steps.                           *)
+(* integers packed into words, the distinct steps once each, and each      *)
+(* trace as a flat tuple of numbers.                                       *)
 (*   TraceVcpus == <<v1, ...>>   the vCPU model values, in index order     *)
-(*   States == << state, ... >>  every distinct state of the batch         *)
-(*   Traces == << <<step, ...>>, ... >>                                    *)
-(*   step == <<action, x1, x2, x3, x4, state>>: an index in ActionNames    *)
-(*      ("Init" for the first step), the parameters (BeginAccess: vCPU    *)
-(*      index, gfn, mode index; Publish: AS, kind index, gfn, to; a vCPU   *)
-(*      step: vCPU index; 0 where unused) and the state's index in States. *)
+(*   Digit == d, PerWord == p    a word holds p values of d bits each,     *)
+(*      lowest first (d * p <= 30: TLC's integers are 32-bit)              *)
+(*   States == << state, ... >>  every distinct state of the batch, as     *)
+(*      the words of its flat tuple (the last word padded with zeros)      *)
+(*   Steps == << step, ... >>    every distinct step of the batch          *)
+(*   Traces == << <<s1, t1, s2, t2, ...>>, ... >>: the k-th state of a     *)
+(*      trace is reached by step Steps[sk] and is state States[tk]         *)
+(*   step == <<action, x1, x2, x3, x4>>: an index in ActionNames ("Init"   *)
+(*      for the first step) and the parameters (BeginAccess: vCPU index,   *)
+(*      gfn, mode index; Publish: AS, kind index, gfn, to; a vCPU step:    *)
+(*      vCPU index; 0 where unused).                                       *)
 (* A state lists, with nA = NrAs, nG = |Gfns|, nV = |Vcpus|, strings as    *)
 (* their index in the name tables below, sets as bit masks:               *)
 (*   slots[a][g] (nA*nG), gen[a] (nA), busy[a] (nA, 0/1),                  *)
@@ -85,33 +91,39 @@ DUpd(s) == [as |-> s[OUpd + 1],
             waitFor |-> {V(i) : i \in {j \in 1 .. nV : Bit(s[OUpd + 7], j - 1)}},
             updates |-> s[OUpd + 8]]
 
-\* The current state is flat state s.
-IsState(s) ==
-    /\ slots = DSlots(s) /\ gen = DGen(s) /\ busy = DBusy(s) /\ spte = DSpte(s)
-    /\ cache = DCache(s)
-    /\ dec = [v \in Vcpus |-> Name(Outcomes, F(s, v, 1))]
-    /\ pc = [v \in Vcpus |-> Name(PcNames, F(s, v, 2))]
-    /\ acc = [v \in Vcpus |-> F(s, v, 3)]
-    /\ mode = [v \in Vcpus |-> Name(ModeNames, F(s, v, 4))]
-    /\ inCS = [v \in Vcpus |-> F(s, v, 5) = 1]
-    /\ saw = [v \in Vcpus |-> DSaw(F(s, v, 6))]
-    /\ out = [v \in Vcpus |-> Name(Outcomes, F(s, v, 7))]
-    /\ path = [v \in Vcpus |-> Name(PathNames, F(s, v, 8))]
-    /\ upd = DUpd(s)
+\* Every state of the batch decoded, once: a zero-arity constant definition, which TLC evaluates
+\* before the search starts, so that a step compares values instead of decoding a state again.
+Decode(s) ==
+    [slots |-> DSlots(s), gen |-> DGen(s), busy |-> DBusy(s), spte |-> DSpte(s),
+     cache |-> DCache(s),
+     dec |-> [v \in Vcpus |-> Name(Outcomes, F(s, v, 1))],
+     pc |-> [v \in Vcpus |-> Name(PcNames, F(s, v, 2))],
+     acc |-> [v \in Vcpus |-> F(s, v, 3)],
+     mode |-> [v \in Vcpus |-> Name(ModeNames, F(s, v, 4))],
+     inCS |-> [v \in Vcpus |-> F(s, v, 5) = 1],
+     saw |-> [v \in Vcpus |-> DSaw(F(s, v, 6))],
+     out |-> [v \in Vcpus |-> Name(Outcomes, F(s, v, 7))],
+     path |-> [v \in Vcpus |-> Name(PathNames, F(s, v, 8))],
+     upd |-> DUpd(s)]
+\* The flat tuple of a state, from its words (a flat tuple's index is from 1).
+Unpack(w) == [i \in 1 .. PerWord * Len(w) |->
+                (w[(i - 1) \div PerWord + 1] \div (2 ^ (Digit * ((i - 1) % PerWord))))
+                    % (2 ^ Digit)]
+Decoded == [i \in 1 .. Len(States) |-> Decode(Unpack(States[i]))]
 
-\* The next state is flat state s.
-IsNextState(s) ==
-    /\ slots' = DSlots(s) /\ gen' = DGen(s) /\ busy' = DBusy(s) /\ spte' = DSpte(s)
-    /\ cache' = DCache(s)
-    /\ dec' = [v \in Vcpus |-> Name(Outcomes, F(s, v, 1))]
-    /\ pc' = [v \in Vcpus |-> Name(PcNames, F(s, v, 2))]
-    /\ acc' = [v \in Vcpus |-> F(s, v, 3)]
-    /\ mode' = [v \in Vcpus |-> Name(ModeNames, F(s, v, 4))]
-    /\ inCS' = [v \in Vcpus |-> F(s, v, 5) = 1]
-    /\ saw' = [v \in Vcpus |-> DSaw(F(s, v, 6))]
-    /\ out' = [v \in Vcpus |-> Name(Outcomes, F(s, v, 7))]
-    /\ path' = [v \in Vcpus |-> Name(PathNames, F(s, v, 8))]
-    /\ upd' = DUpd(s)
+\* The current state is state i of the batch.
+IsState(i) ==
+    LET d == Decoded[i] IN
+    /\ slots = d.slots /\ gen = d.gen /\ busy = d.busy /\ spte = d.spte /\ cache = d.cache
+    /\ dec = d.dec /\ pc = d.pc /\ acc = d.acc /\ mode = d.mode /\ inCS = d.inCS
+    /\ saw = d.saw /\ out = d.out /\ path = d.path /\ upd = d.upd
+
+\* The next state is state i of the batch.
+IsNextState(i) ==
+    LET d == Decoded[i] IN
+    /\ slots' = d.slots /\ gen' = d.gen /\ busy' = d.busy /\ spte' = d.spte /\ cache' = d.cache
+    /\ dec' = d.dec /\ pc' = d.pc /\ acc' = d.acc /\ mode' = d.mode /\ inCS' = d.inCS
+    /\ saw' = d.saw /\ out' = d.out /\ path' = d.path /\ upd' = d.upd
 
 Change(p) == [kind |-> Name(KindNames, p[3]), gfn |-> p[4], to |-> p[5]]
 
@@ -148,18 +160,24 @@ Action(step) ==
          [] name = "FlushSlot" -> FlushSlot
          [] OTHER -> FALSE
 
+\* Trace t has Len(Traces[t]) \div 2 states; its k-th is reached by step Steps[Traces[t][2k - 1]]
+\* and is state Traces[t][2k] of the batch.
+TraceLength(t) == Len(Traces[t]) \div 2
+StepAt(t, k) == Steps[Traces[t][2 * k - 1]]
+StateAt(t, k) == Traces[t][2 * k]
+
 TraceInit ==
     /\ ti \in 1 .. Len(Traces)
     /\ cursor = 1
-    /\ Name(ActionNames, Traces[ti][1][1]) = "Init"
-    /\ IsState(States[Traces[ti][1][6]])
+    /\ Name(ActionNames, StepAt(ti, 1)[1]) = "Init"
+    /\ IsState(StateAt(ti, 1))
     /\ Init
     /\ PrintT(<<"reached", ti, 1>>)
 
 TraceNext ==
-    /\ cursor < Len(Traces[ti])
-    /\ LET step == Traces[ti][cursor + 1]
-       IN /\ IsNextState(States[step[6]])
+    /\ cursor < TraceLength(ti)
+    /\ LET step == StepAt(ti, cursor + 1)
+       IN /\ IsNextState(StateAt(ti, cursor + 1))
           /\ InRange(step)
           /\ Action(step)
     /\ cursor' = cursor + 1

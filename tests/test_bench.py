@@ -15,6 +15,7 @@ import pytest
 
 from kvm_mmio_conformance.protocol import LAYERS
 from kvm_mmio_conformance.vectors import VECTORS_DIR
+from kvm_mmio_tools.bench_graph import GRAPH_MODELS
 from kvm_mmio_tools.bench_ladder import SIZES
 from kvm_mmio_tools.bench_plot import PNG_SIGNATURE
 from kvm_mmio_tools.cli import main
@@ -67,6 +68,20 @@ def test_json_has_every_section_and_tlc_and_the_explorer_agree(json_run):
         assert tlc["peak_rss_exact"] is True
     sizes = [row["recorded_states"] for row in document["models"]]
     assert sizes == sorted(sizes)
+
+
+@pytest.mark.tlc
+@pytest.mark.slow
+def test_json_graph_section_compares_the_small_ladders_graph_model(json_run):
+    _, document, _, _ = json_run
+    graph = document["graph"]
+    assert graph["model"] == GRAPH_MODELS["small"]
+    assert graph["states"] == load_models()[graph["model"]].recorded_states
+    assert graph["equal"] is True and graph["difference"] is None
+    assert graph["edges"] > graph["states"] and graph["initial"] >= 1
+    assert graph["wall"] > 0 and graph["states_per_second"] > 0
+    assert graph["peak_rss_mib"] > 0 and graph["jvm_peak_rss_mib"] > 0
+    assert graph["target_met"] is None  # a small graph says nothing of the 1,000,000-state goal
 
 
 @pytest.mark.tlc
@@ -129,6 +144,8 @@ def test_table_has_the_machine_and_every_section(text_run):
         "software: Python ",
         "load average",
         "TLC (1 worker, JVM) vs the reference explorer",
+        "state graphs, TLC's dump vs the reference's search (model bug_no_flush)",
+        "identical",
         "trace validation by TLC: 3 Hypothesis traces",
         "spte encoding:",
         "conformance, must tier, against the reference",

@@ -18,6 +18,7 @@ import pytest
 from kvm_mmio_conformance.vectors import VECTORS_DIR
 from kvm_mmio_tools import bench_conformance
 from kvm_mmio_tools.bench_conformance import ChannelBench, ConformanceBench, load_layers
+from kvm_mmio_tools.bench_graph import GraphBench
 from kvm_mmio_tools.bench_ladder import ModelBench, Run, ladder
 from kvm_mmio_tools.bench_process import run_child
 from kvm_mmio_tools.bench_report import render_text
@@ -73,7 +74,12 @@ def _run(states: int, outcome: str = "success") -> Run:
     return Run(outcome, states, 10, wall=2.0, seconds=1.5, peak_rss_mib=100.0)
 
 
-def _result(explorer_states: int) -> BenchResult:
+def _graph(states: int = 9791, wall: float = 3.0, equal: bool = True) -> GraphBench:
+    difference = None if equal else "graphs differ (states 9,791)"
+    return GraphBench("m", states, 3 * states, 1, equal, difference, wall, 100.0, 300.0)
+
+
+def _result(explorer_states: int, graph: GraphBench | None = None) -> BenchResult:
     row = ModelBench("host", "host", 4246, False, _run(4246), _run(explorer_states))
     channel = ChannelBench("in process", 10, 10, 0, 0, 0.5)
     return BenchResult(
@@ -91,6 +97,7 @@ def _result(explorer_states: int) -> BenchResult:
             "load_after": [1.0, 0.5, 0.5],
         },
         models=(row,),
+        graph=graph or _graph(),
         traces=TraceBench("safe", 2, 20, 0, 0.1, 2.0, 2, (1.0,), 1),
         spte=(),
         spte_missing="needs NumPy",
@@ -121,6 +128,28 @@ def test_different_state_counts_are_a_disagreement():
     assert "DISAGREEMENTS:" in text
     assert next(line for line in text.splitlines() if line.startswith("host")).endswith("NO")
     assert result.as_json()["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("graph", "verdict"),
+    [
+        (_graph(), "not measured at this size (9,791 states"),
+        (_graph(1_028_364, 83.0), "met"),
+        (_graph(1_028_364, 301.0), "MISSED"),
+        (_graph(999_999, 10.0), "not measured at this size"),
+    ],
+)
+def test_the_graph_target_is_judged_only_on_a_million_states(graph, verdict):
+    text = render_text(_result(4246, graph))
+    (line,) = [line for line in text.splitlines() if line.startswith("target: a graph of")]
+    assert line.endswith(verdict) or f": {verdict}" in line
+
+
+def test_different_graphs_are_a_disagreement():
+    result = _result(4246, _graph(equal=False))
+    assert not result.ok
+    assert any("graph of m: TLC and the reference differ" in p for p in result.problems)
+    assert "DIFFERENT" in render_text(result)
 
 
 def _descendants(pid: int) -> set[int]:

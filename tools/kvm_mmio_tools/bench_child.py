@@ -10,6 +10,9 @@ it exceeds our own VmHWM it is exactly the JVM's peak (always, in practice: a JV
 100 MiB), otherwise it is only an upper bound and the result says so (``peak_rss_exact``).
 Both check what ``kvm-mmio check`` checks in its complete run: every invariant and property of
 the cfg except those the manifest expects to be violated, so that both explore every state.
+KIND ``graph`` compares TLC's state graph with the reference's (kvm_mmio_tools.crosscheck) and
+reports both peaks: this process's VmHWM (the reference's graph and TLC's, read and compared)
+and the JVM's, as for ``tlc``.
 
 The answer is JSON lines on stdout: ``{"progress": {"states", "queue", "elapsed"}}`` while it
 runs, then one ``{"result": {...}}`` or ``{"error": "..."}``. SIGTERM stops it like Ctrl-C
@@ -24,14 +27,15 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from kvm_mmio_tools import logs
 
-__all__ = ["KINDS", "main", "measure_explorer", "measure_tlc"]
+__all__ = ["KINDS", "main", "measure_explorer", "measure_graph", "measure_tlc"]
 
-KINDS = ("tlc", "explorer")
+KINDS = ("tlc", "explorer", "graph")
 _BANNER = 2262  # TLC's version banner (-tool message code)
 
 
@@ -123,6 +127,36 @@ def measure_explorer(name: str) -> dict[str, Any]:
     }
 
 
+def measure_graph(name: str) -> dict[str, Any]:
+    """TLC's state graph of model ``name`` against the reference's, timed from start to verdict."""
+    from kvm_mmio_tools.crosscheck import compare_model_graphs
+    from kvm_mmio_tools.models import select_models
+
+    (model,) = select_models([name])
+    start = time.monotonic()
+
+    def progress(who: str, states: int) -> None:
+        if who == "reference":
+            _progress(states, 0, time.monotonic() - start)
+
+    diff = compare_model_graphs(model, progress=progress)
+    seconds = time.monotonic() - start
+    jvm_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "equal": diff.equal,
+        "difference": None if diff.equal else diff.describe(),
+        "states": diff.counts["states"],
+        "edges": diff.counts["edges"],
+        "initial": diff.counts["initial"],
+        "seconds": round(seconds, 3),
+        "peak_rss_mib": _kib_to_mib(_own_peak_kib()),
+        "jvm_peak_rss_mib": _kib_to_mib(jvm_peak),
+    }
+
+
+_MEASURES = {"tlc": measure_tlc, "explorer": measure_explorer, "graph": measure_graph}
+
+
 def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -137,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(json_output=False, verbosity=0)  # events to stderr: stdout is the answer
     kind, name = args
     try:
-        result = measure_tlc(name) if kind == "tlc" else measure_explorer(name)
+        result = _MEASURES[kind](name)
     except Exception as error:  # reported to the parent, which says which run failed
         _emit({"error": f"{type(error).__name__}: {error}"})
         return 3

@@ -52,8 +52,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def run_child(kind: str, model: str, on_progress: ChildProgress | None = None) -> dict[str, Any]:
-    """Run ``kind`` (tlc or explorer) on ``model`` in a child process; its result document with
-    ``wall``: seconds from starting the process to receiving the result. ToolError if it fails."""
+    """Run ``kind`` (one of bench_child.KINDS) on ``model`` in a child process; its result
+    document with ``wall``: seconds from starting the process to receiving the result.
+    ToolError if it fails."""
     command = [sys.executable, "-m", "kvm_mmio_tools.bench_child", kind, model]
     start = time.monotonic()
     process = subprocess.Popen(

@@ -1,9 +1,9 @@
 """One benchmark run: every section measured in turn, returned as data (no printing here).
 
 Why a module of its own: `kvm-mmio bench` only parses, shows progress and prints; the sections
-(bench_ladder, bench_traces, bench_spte, bench_conformance) know nothing of each other; this is
-where they are run in order, one at a time (a measurement never shares the machine with another
-of ours), and where the machine is described before and after.
+(bench_ladder, bench_graph, bench_traces, bench_spte, bench_conformance) know nothing of each
+other; this is where they are run in order, one at a time (a measurement never shares the machine
+with another of ours), and where the machine is described before and after.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import attrs
 
 from kvm_mmio_tools import bench_machine
 from kvm_mmio_tools.bench_conformance import ConformanceBench, bench_conformance
+from kvm_mmio_tools.bench_graph import GRAPH_MODELS, GraphBench, bench_graph
 from kvm_mmio_tools.bench_ladder import ModelBench, bench_ladder, ladder
 from kvm_mmio_tools.bench_process import ChildProgress
 from kvm_mmio_tools.bench_spte import EraBench, bench_spte, numpy_missing
@@ -57,6 +58,7 @@ class BenchResult:
     options: BenchOptions
     machine: dict[str, Any]
     models: tuple[ModelBench, ...]
+    graph: GraphBench
     traces: TraceBench
     spte: tuple[EraBench, ...]
     spte_missing: str | None
@@ -68,6 +70,7 @@ class BenchResult:
         """Disagreements found while measuring (not missed targets: those depend on the
         machine): different state counts, rejected valid traces, failed round trips."""
         found = [problem for row in self.models for problem in row.problems]
+        found += self.graph.problems
         found += self.traces.problems
         for era in self.spte:
             if era.failures or era.disagreements:
@@ -88,6 +91,7 @@ class BenchResult:
             "options": attrs.asdict(self.options),
             "machine": self.machine,
             "models": [row.as_json() for row in self.models],
+            "graph": self.graph.as_json(),
             "traces": self.traces.as_json(),
             "spte": {
                 "missing": self.spte_missing,
@@ -118,6 +122,8 @@ def run_bench(options: BenchOptions, status: Status | None = None) -> BenchResul
 
     rows, version = bench_ladder(models, on_model=on_model, on_progress=on_progress)
     machine["tlc_version"] = version
+    status.stage(f"state graphs of {GRAPH_MODELS[options.size]}")
+    graph = bench_graph(options.size, on_progress("graphs: reference"))
     status.stage("trace validation")
     traces = bench_traces(
         options.traces, options.trace_sample, seed=options.seed, on_stage=status.detail
@@ -132,6 +138,7 @@ def run_bench(options: BenchOptions, status: Status | None = None) -> BenchResul
         options=options,
         machine=machine,
         models=tuple(rows),
+        graph=graph,
         traces=traces,
         spte=spte,
         spte_missing=spte_missing,

@@ -26,12 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="benchmark TLC, the reference explorer, trace validation, spte and conformance",
         description="Measure in one run: TLC (one worker) against the reference explorer on a "
-        "ladder of growing models (wall time, states/s, peak RSS of each process); batched "
+        "ladder of growing models (wall time, states/s, peak RSS of each process); TLC's state "
+        "graph against the reference's on the ladder's largest model without symmetry; batched "
         "trace validation by TLC against one TLC process per trace (measured on a sample, "
         "extrapolated); the spte encoding's throughput; the conformance must tier against the "
         "reference in and out of process. Prints the machine and a table of figures and "
-        "ratios. Exit 0 unless two measured things disagree (state counts, trace verdicts, "
-        "round trips); a missed target is reported, not an error.",
+        "ratios. Exit 0 unless two measured things disagree (state counts, state graphs, trace "
+        "verdicts, round trips); a missed target is reported, not an error.",
     )
     parser.add_argument(
         "--size",

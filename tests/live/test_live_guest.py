@@ -153,8 +153,10 @@ def test_a_slot_updated_while_the_vcpu_spins_gives_only_allowed_outcomes(vm, gue
     stop = threading.Event()
 
     def update() -> None:
+        # A short pause after each cycle: an updater that never pauses can starve the vCPU past
+        # the runner's watchdog on a loaded 2-core machine (each delete zaps and kicks it).
         backing = second
-        while not stop.is_set():
+        while not stop.wait(0.0005):
             vm.delete_memslot(2)
             vm.create_memslot(2, X * PAGE, backing)
             backing = first if backing is second else second

@@ -22,5 +22,7 @@ One job per module (conformance/README.md is the implementers' guide):
 - pytest_plugin.py (entry point) and pytest_items.py: the cases as pytest items;
 - reference_adapter.py and serve_reference.py: the reference as an implementation under test;
 - mutants/: wrong implementations the suite must reject;
-- live/: the adapters for the machine's own KVM (/dev/kvm).
+- live/: the adapters for the machine's own KVM (/dev/kvm);
+- atomicfile.py: every file written for a user (vectors, reports, and the tools' traces,
+  manifest and plots) appears whole or not at all, with ordinary permissions.
 """

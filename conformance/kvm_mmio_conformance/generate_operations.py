@@ -37,6 +37,7 @@ from kvm_mmio import strategies
 from kvm_mmio.config import CONSTANT_NAMES, load_model
 from kvm_mmio.state import initial_state
 from kvm_mmio.vm import Vm, kernel_constants
+from kvm_mmio_conformance.atomicfile import write_text
 from kvm_mmio_conformance.casekit import (
     Setting,
     operations_constants,
@@ -53,7 +54,7 @@ from kvm_mmio_conformance.random_sequences import draw
 from kvm_mmio_conformance.random_sequences import operations as operation_sequences
 from kvm_mmio_conformance.selftests import SCENARIOS
 from kvm_mmio_conformance.selftests import operations as selftest_operations
-from kvm_mmio_conformance.vectorfile import render, write_text
+from kvm_mmio_conformance.vectorfile import render
 
 __all__ = [
     "GENERATOR_VERSION",

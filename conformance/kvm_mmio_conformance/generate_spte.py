@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kvm_mmio.spte import ERAS, PAGING_MODES, Profile, make_mmio_spte
 from kvm_mmio.spte_requests import answer, format_u64
-from kvm_mmio_conformance import vectorfile
+from kvm_mmio_conformance import atomicfile, vectorfile
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -282,7 +282,7 @@ def render(cases: list[dict]) -> str:
 def write(path: Path) -> int:
     """Write the vectors to `path` atomically (temp file + rename); return the number of cases."""
     cases = build_cases()
-    vectorfile.write_text(path, render(cases))
+    atomicfile.write_text(path, render(cases))
     return len(cases)
 
 

@@ -41,6 +41,7 @@ from kvm_mmio.config import load_model
 from kvm_mmio.explore import explore
 from kvm_mmio.state import initial_state, state_to_itf
 from kvm_mmio.vm import Vm
+from kvm_mmio_conformance.atomicfile import write_text
 from kvm_mmio_conformance.casekit import Setting, requirements, reset_config
 from kvm_mmio_conformance.counterexamples import (
     Move,
@@ -55,7 +56,7 @@ from kvm_mmio_conformance.model_config import kernel_switches
 from kvm_mmio_conformance.model_wire import action, enabled_actions
 from kvm_mmio_conformance.random_sequences import draw
 from kvm_mmio_conformance.selftests import SCENARIOS, spinning_reader
-from kvm_mmio_conformance.vectorfile import render, write_text
+from kvm_mmio_conformance.vectorfile import render
 
 __all__ = [
     "GENERATOR_VERSION",

@@ -8,14 +8,13 @@ its status; CI dashboards read JUnit. All three are built from the same Report.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from kvm_mmio_conformance.atomicfile import write_atomic
 from kvm_mmio_conformance.protocol import LAYERS
 from kvm_mmio_conformance.runner import STATUSES, CaseResult, Report
 from kvm_mmio_conformance.vectors import TIERS
@@ -186,14 +185,4 @@ def write_junit(report: Report, path: Path) -> None:
     """Write JUnit XML to `path` atomically (a temp file in the same folder, then a rename)."""
     tree = ET.ElementTree(_junit(report))
     ET.indent(tree)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "wb", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as temp:
-        try:
-            tree.write(temp, encoding="utf-8", xml_declaration=True)
-        except BaseException:
-            os.unlink(temp.name)
-            raise
-    os.chmod(temp.name, 0o644)
-    os.replace(temp.name, path)
+    write_atomic(path, lambda stream: tree.write(stream, encoding="utf-8", xml_declaration=True))

@@ -1,21 +1,18 @@
-"""Write a vectors file: a header, then one case per line, atomically.
+"""The text of a vectors file: a header, then one case per line.
 
 Why shared: every generator writes the same layout (the one vectors/spte.json has), so that the
 files diff case by case and a reader in any language sees the same header (schema, version,
 generator, count, notes). The text depends only on the cases, so regenerating gives the same
-bytes; the file appears whole or not at all (temp file + rename).
+bytes; the generators write it with atomicfile, so that it appears whole or not at all.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-__all__ = ["render", "write_text"]
+__all__ = ["render"]
 
 
 def render(
@@ -42,18 +39,3 @@ def render(
         lines.append(f"    {json.dumps(cases[-1])}")
     lines += ["  ]", "}"]
     return "\n".join(lines) + "\n"
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically, readable by everyone (0644)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as temp:
-        try:
-            temp.write(text)
-        except BaseException:
-            os.unlink(temp.name)
-            raise
-    os.chmod(temp.name, 0o644)
-    os.replace(temp.name, path)

@@ -9,12 +9,10 @@ temporary file in the target folder, then renamed, so that a reader never sees h
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from kvm_mmio_conformance.atomicfile import write_atomic
 from kvm_mmio_tools.bench_ladder import ModelBench
 from kvm_mmio_tools.errors import UsageError
 
@@ -59,28 +57,10 @@ def _figure(rows: Sequence[ModelBench], title: str):
     return figure
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_plot(rows: Sequence[ModelBench], path: Path, *, title: str) -> Path:
     """Draw the ladder into ``path`` (PNG), atomically."""
     require()
     if not rows:
         raise UsageError("--plot: no model was measured")
     figure = _figure(rows, title)
-    folder = path.resolve().parent
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}-", suffix=".png")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=110)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp's 0600 is for secrets, not for a plot
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return path
+    return write_atomic(path, lambda stream: figure.savefig(stream, format="png", dpi=110))

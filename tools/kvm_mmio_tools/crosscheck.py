@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import operator
-import os
 import random
 import tempfile
 import threading
@@ -40,6 +39,7 @@ from kvm_mmio.state import (
     state_to_itf,
 )
 from kvm_mmio.trace import replay
+from kvm_mmio_conformance.atomicfile import write_text
 from kvm_mmio_tools.check import counterexamples
 from kvm_mmio_tools.itf import tlc_trace_to_itf
 from kvm_mmio_tools.models import Model, spec_variables
@@ -317,15 +317,10 @@ def _check_traces(
 def _save(folder: Path | None, model: str, seed_value: int, index: int, document: dict) -> str:
     """Write a failing trace as ITF (temp file + rename) with the seed that reproduces it."""
     folder = folder or Path(tempfile.gettempdir())
-    folder.mkdir(parents=True, exist_ok=True)
     document = copy.deepcopy(document)
     document["#meta"]["seed"] = seed_value
     path = folder / f"crosscheck-{model}-seed{seed_value}-trace{index}.itf.json"
-    handle, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(document, stream, indent=1)
-    os.replace(temp, path)
-    return str(path)
+    return str(write_text(path, json.dumps(document, indent=1) + "\n"))
 
 
 def compare_model_graphs(

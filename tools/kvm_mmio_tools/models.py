@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import attrs
 
+from kvm_mmio_conformance.atomicfile import write_text
 from kvm_mmio_tools.errors import UsageError
 
 __all__ = [
@@ -142,8 +142,4 @@ def write_manifest(recorded: dict[str, tuple[int, int]], root: Path | None = Non
         if entry["name"] in recorded:
             states, depth = recorded[entry["name"]]
             entry["recorded"] = {"distinct_states": states, "depth": depth}
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".json")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(json.dumps(manifest, indent=2) + "\n")
-    os.replace(temp, path)
-    return path
+    return write_text(path, json.dumps(manifest, indent=2) + "\n")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import structlog
 from kvm_mmio.config import Model, load_model, load_models
 from kvm_mmio.explore import ExploreResult, explore_model
 from kvm_mmio.trace import render_trace
+from kvm_mmio_conformance.atomicfile import write_text
 from kvm_mmio_tools.errors import UsageError
 from kvm_mmio_tools.progress import ProgressLine, states_text
 
@@ -62,18 +61,7 @@ def _load(names: list[str], everything: bool) -> list[Model]:
 
 def _write_itf(folder: Path, name: str, document: dict) -> Path:
     """Write one ITF document atomically (temporary file, then rename)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.itf.json"
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(document, stream, indent=1)
-            stream.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(folder / f"{name}.itf.json", json.dumps(document, indent=1) + "\n")
 
 
 def _verdict_line(result: ExploreResult) -> str:

@@ -35,6 +35,8 @@ __all__ = [
     "ITF_DESCRIPTION_URL",
     "Mismatch",
     "Step",
+    "itf_diff",
+    "itf_text",
     "read_itf",
     "render_trace",
     "replay",
@@ -192,7 +194,7 @@ def replay(consts: Constants, itf: Any) -> Mismatch | None:
 # --- Rendering ----------------------------------------------------------------------------------
 
 
-def _text(value: Any, bare: frozenset[str]) -> str:
+def itf_text(value: Any, bare: frozenset[str] = frozenset()) -> str:
     """An ITF value as TLA+ text; the strings in ``bare`` (vCPU ids: TLC model values, plain
     strings in ITF) print without quotes."""
     if isinstance(value, bool):
@@ -201,39 +203,43 @@ def _text(value: Any, bare: frozenset[str]) -> str:
         return value if value in bare else f'"{value}"'
     if isinstance(value, dict):
         if "#set" in value:
-            return "{" + ", ".join(_text(item, bare) for item in value["#set"]) + "}"
+            return "{" + ", ".join(itf_text(item, bare) for item in value["#set"]) + "}"
         if "#map" in value:
-            pairs = (f"{_text(k, bare)} :> {_text(v, bare)}" for k, v in value["#map"])
-            return "(" + " @@ ".join(pairs) + ")"
+            pairs = [f"{itf_text(k, bare)} :> {itf_text(v, bare)}" for k, v in value["#map"]]
+            return "(" + " @@ ".join(pairs) + ")" if pairs else "<<>>"  # TLC's empty function
         if "#bigint" in value:
             return value["#bigint"]
-        fields = (f"{k} |-> {_text(v, bare)}" for k, v in value.items())
+        fields = (f"{k} |-> {itf_text(v, bare)}" for k, v in value.items())
         return "[" + ", ".join(fields) + "]"
     return str(value)
 
 
 def _params_text(params: Mapping[str, Any] | None, bare: frozenset[str]) -> str:
     """An action's parameters as TLA+ arguments: ``(v1, 2, "native")``."""
-    return "(" + ", ".join(_text(value, bare) for value in params.values()) + ")" if params else ""
+    return (
+        "(" + ", ".join(itf_text(value, bare) for value in params.values()) + ")" if params else ""
+    )
 
 
-def _diff(place: str, old: Any, new: Any, bare: frozenset[str]) -> Iterator[tuple[str, str]]:
+def itf_diff(
+    place: str, old: Any, new: Any, bare: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, str]]:
     """(place, new value) for every leaf that differs, down to map entries and record fields."""
     if old == new:
         return
     if isinstance(old, dict) and isinstance(new, dict):
         if "#map" in old and "#map" in new:
-            old_entries = {_text(k, bare): v for k, v in old["#map"]}
-            new_entries = {_text(k, bare): v for k, v in new["#map"]}
+            old_entries = {itf_text(k, bare): v for k, v in old["#map"]}
+            new_entries = {itf_text(k, bare): v for k, v in new["#map"]}
             if old_entries.keys() == new_entries.keys():
                 for key, value in new_entries.items():
-                    yield from _diff(f"{place}[{key}]", old_entries[key], value, bare)
+                    yield from itf_diff(f"{place}[{key}]", old_entries[key], value, bare)
                 return
         elif not any(k.startswith("#") for k in (*old, *new)) and old.keys() == new.keys():
             for field in new:
-                yield from _diff(f"{place}.{field}", old[field], new[field], bare)
+                yield from itf_diff(f"{place}.{field}", old[field], new[field], bare)
             return
-    yield place, _text(new, bare)
+    yield place, itf_text(new, bare)
 
 
 def _changes(consts: Constants, before: State | None, after: State) -> list[tuple[str, str]]:
@@ -241,9 +247,9 @@ def _changes(consts: Constants, before: State | None, after: State) -> list[tupl
     bare = frozenset(consts.vcpus)
     new = state_to_itf(consts, after)
     if before is None:
-        return [(name, _text(value, bare)) for name, value in new.items()]
+        return [(name, itf_text(value, bare)) for name, value in new.items()]
     old = state_to_itf(consts, before)
-    return [found for name in VARIABLES for found in _diff(name, old[name], new[name], bare)]
+    return [found for name in VARIABLES for found in itf_diff(name, old[name], new[name], bare)]
 
 
 def render_trace(consts: Constants, itf: Any, *, title: str | None = None) -> str:

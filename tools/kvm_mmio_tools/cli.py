@@ -14,7 +14,7 @@ import threading
 from kvm_mmio_tools import logs
 from kvm_mmio_tools.errors import ToolError, UsageError
 
-COMMANDS = ("spte", "check", "explore", "crosscheck", "live", "conformance", "bench")
+COMMANDS = ("spte", "check", "explore", "crosscheck", "diagram", "live", "conformance", "bench")
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

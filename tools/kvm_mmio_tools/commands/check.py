@@ -9,16 +9,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+from kvm_mmio_conformance.atomicfile import write_text
 from kvm_mmio_tools.check import ModelReport, check_models
 from kvm_mmio_tools.counterexample import counterexample_json, render_counterexample
+from kvm_mmio_tools.diagram import sequence_diagram
 from kvm_mmio_tools.distributed_check import (
     DistributedReport,
     check_models_distributed,
     worker_commands_text,
 )
 from kvm_mmio_tools.errors import UsageError
-from kvm_mmio_tools.models import Model, load_models, select_models, write_manifest
+from kvm_mmio_tools.itf import tlc_trace_to_itf
+from kvm_mmio_tools.models import Model, load_models, select_models, spec_variables, write_manifest
 from kvm_mmio_tools.progress import ProgressLine, rate
 from kvm_mmio_tools.tlc import Progress
 
@@ -46,6 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per TLC run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-traces", action="store_true", help="do not print counterexamples")
+    parser.add_argument(
+        "--diagram-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="draw each counterexample as a sequence diagram: DIR/MODEL.CHECK.html",
+    )
     parser.add_argument(
         "--record",
         action="store_true",
@@ -81,6 +92,8 @@ def _validate(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if not 1 <= value <= 64:
             raise UsageError(f"--{name} must be between 1 and 64, got {value}")
+    if args.diagram_dir is not None and args.diagram_dir.exists() and not args.diagram_dir.is_dir():
+        raise UsageError(f"--diagram-dir {args.diagram_dir} exists and is not a folder")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
 
@@ -168,6 +181,23 @@ def _verdict_line(report: ModelReport) -> str:
     )
 
 
+def _draw(report: ModelReport, folder: Path) -> list[Path]:
+    """Each counterexample of the report as DIR/MODEL.CHECK.html."""
+    written = []
+    for check, trace in report.counterexamples.items():
+        document = tlc_trace_to_itf(
+            trace,
+            model=report.name,
+            description=f"TLC's counterexample for {check} in {report.name}",
+            variables=spec_variables(),
+        )
+        document["#meta"]["invariant"] = check
+        written.append(
+            write_text(folder / f"{report.name}.{check}.html", sequence_diagram(document))
+        )
+    return written
+
+
 def _print_report(report: ModelReport, traces: bool) -> None:
     print(_verdict_line(report))
     for problem in report.problems:
@@ -209,9 +239,12 @@ def _run_distributed(
 
     def on_done(report: DistributedReport) -> None:
         status.finish(report.report.name)
+        drawn = _draw(report.report, args.diagram_dir) if args.diagram_dir is not None else []
         if not args.json:
             with status.paused():
                 _print_report(report.report, traces=not args.no_traces)
+                for path in drawn:
+                    print(f"     diagram: {path}")
                 print(f"     mode: {report.mode}")
                 for note in report.notes:
                     print(f"     ~ {note}")
@@ -246,9 +279,12 @@ def run(args: argparse.Namespace) -> int:
 
     def on_done(report: ModelReport) -> None:
         status.finish(report.name)
+        drawn = _draw(report, args.diagram_dir) if args.diagram_dir is not None else []
         if not args.json:
             with status.paused():
                 _print_report(report, traces=not args.no_traces)
+                for path in drawn:
+                    print(f"     diagram: {path}")
                 sys.stdout.flush()
 
     if not args.json:

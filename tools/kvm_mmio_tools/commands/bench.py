@@ -24,7 +24,8 @@ MAX_SAMPLE = 100
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
-        help="benchmark TLC, the reference explorer, trace validation, spte and conformance",
+        help="benchmark TLC, the reference explorer, state graphs, trace validation, spte and "
+        "conformance",
         description="Measure in one run: TLC (one worker) against the reference explorer on a "
         "ladder of growing models (wall time, states/s, peak RSS of each process); TLC's state "
         "graph against the reference's on the ladder's largest model without symmetry; batched "

@@ -6,11 +6,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from kvm_mmio.trace import itf_text
+from kvm_mmio.trace import itf_changes, itf_text
 from kvm_mmio_tools.cli import main
 from kvm_mmio_tools.commands.diagram import default_output
 from kvm_mmio_tools.crosscheck import draw_traces
-from kvm_mmio_tools.diagram import UPDATER, actor, itf_changes, sequence_diagram
+from kvm_mmio_tools.diagram import UPDATER, actor, sequence_diagram
 
 SVG = "{http://www.w3.org/2000/svg}"
 

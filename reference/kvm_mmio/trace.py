@@ -35,6 +35,7 @@ __all__ = [
     "ITF_DESCRIPTION_URL",
     "Mismatch",
     "Step",
+    "itf_changes",
     "itf_diff",
     "itf_text",
     "read_itf",
@@ -242,14 +243,27 @@ def itf_diff(
     yield place, itf_text(new, bare)
 
 
+def itf_changes(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    variables: Sequence[str],
+    bare: frozenset[str] = frozenset(),
+) -> list[tuple[str, str]]:
+    """(place, new value) of every leaf of ITF state ``after`` that differs from ``before``, in
+    the order of ``variables``; a variable ``before`` lacks is shown whole."""
+    found: list[tuple[str, str]] = []
+    for name in variables:
+        if name in before:
+            found += itf_diff(name, before[name], after[name], bare)
+        else:
+            found.append((name, itf_text(after[name], bare)))
+    return found
+
+
 def _changes(consts: Constants, before: State | None, after: State) -> list[tuple[str, str]]:
     """What ``after`` changed from ``before`` (everything when there is no ``before``)."""
-    bare = frozenset(consts.vcpus)
-    new = state_to_itf(consts, after)
-    if before is None:
-        return [(name, itf_text(value, bare)) for name, value in new.items()]
-    old = state_to_itf(consts, before)
-    return [found for name in VARIABLES for found in itf_diff(name, old[name], new[name], bare)]
+    old = {} if before is None else state_to_itf(consts, before)
+    return itf_changes(old, state_to_itf(consts, after), VARIABLES, frozenset(consts.vcpus))
 
 
 def render_trace(consts: Constants, itf: Any, *, title: str | None = None) -> str:

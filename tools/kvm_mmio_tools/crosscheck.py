@@ -346,7 +346,7 @@ def compare_model_graphs(
         )
         try:
             ours = reference_graph(consts, progress=lambda states: report("reference", states))
-            report("reference done, TLC's dump read:", len(ours.keys))
+            report("reference done, waiting for TLC's graph:", len(ours.keys))
             return compare_graphs(theirs.result(), ours)
         except BaseException:
             cancel.set()

@@ -18,10 +18,10 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kvm_mmio.actions import UPDATER_STEPS, VCPU_STEPS
-from kvm_mmio.trace import itf_diff, itf_text
+from kvm_mmio.actions import UPDATER_STEPS
+from kvm_mmio.trace import itf_changes, itf_text
 
-__all__ = ["UPDATER", "actor", "itf_changes", "sequence_diagram"]
+__all__ = ["UPDATER", "actor", "sequence_diagram"]
 
 UPDATER = "updater"
 # Variables indexed by vCPU (kvm_mmio.state): a vCPU step changes some of them, and only its own.
@@ -30,23 +30,6 @@ _PER_VCPU = ("cache", "dec", "pc", "acc", "mode", "inCS", "saw", "out", "path")
 _ROW, _LANE, _LEFT, _TOP, _BOX_HEIGHT = 16, 150, 44, 56, 20
 _CHAR_WIDTH = 7.3  # of a 12 px monospace character
 _FONT = "font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px"
-
-
-def itf_changes(
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-    variables: Sequence[str],
-    names: frozenset[str] = frozenset(),
-) -> list[tuple[str, str]]:
-    """(place, new value) of every leaf ``after`` changed, in the order of ``variables``
-    (everything that ``before`` lacks); the strings in ``names`` are model values."""
-    found: list[tuple[str, str]] = []
-    for name in variables:
-        if name in before:
-            found += itf_diff(name, before[name], after[name], names)
-        else:
-            found.append((name, itf_text(after[name], names)))
-    return found
 
 
 def _function(value: Any) -> dict[str, Any]:
@@ -74,15 +57,14 @@ def actor(meta: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str
     if "v" in params:
         return str(params["v"])
     changed = _changed_vcpus(before, after)
-    if action in VCPU_STEPS and len(changed) == 1:
-        return changed[0]
-    return UPDATER if not changed else changed[0]
+    return changed[0] if changed else UPDATER
 
 
-def _parameters(meta: Mapping[str, Any], names: frozenset[str]) -> list[tuple[str, str]]:
-    """A step's parameters but the vCPU (its lane says it), as (name, TLA+ text)."""
+def _parameters(meta: Mapping[str, Any], names: frozenset[str]) -> str | None:
+    """A step's parameters but the vCPU (its lane says it): ``(g = 2, m = "native")``."""
     params = meta.get("params") or {}
-    return [(name, itf_text(value, names)) for name, value in params.items() if name != "v"]
+    given = [f"{name} = {itf_text(value, names)}" for name, value in params.items() if name != "v"]
+    return f"({', '.join(given)})" if given else None
 
 
 def _lanes(document: Mapping[str, Any]) -> list[str]:
@@ -97,7 +79,7 @@ def _values(state: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in state.items() if name != "#meta"}
 
 
-def sequence_diagram(document: Mapping[str, Any], *, title: str | None = None) -> str:
+def sequence_diagram(document: Mapping[str, Any]) -> str:
     """The HTML page of an ITF trace's sequence diagram (``#meta.invariant``, when present, is
     shown as violated by the last state)."""
     states = document.get("states") or []
@@ -107,7 +89,7 @@ def sequence_diagram(document: Mapping[str, Any], *, title: str | None = None) -
     lanes = _lanes(document)
     names = frozenset(lanes[1:])
     meta = document.get("#meta", {})
-    title = title or meta.get("description") or meta.get("model") or "trace"
+    title = meta.get("description") or meta.get("model") or "trace"
     x_of = {lane: _LEFT + _LANE * index + _LANE // 2 for index, lane in enumerate(lanes)}
     text_x = _LEFT + _LANE * len(lanes) + 8
     parts: list[str] = []
@@ -118,15 +100,16 @@ def sequence_diagram(document: Mapping[str, Any], *, title: str | None = None) -
         values = _values(state)
         step = state.get("#meta", {})
         who = actor(step, previous, values) if index else UPDATER
-        changes = itf_changes(previous, values, variables, names)
-        if index and (given := _parameters(step, names)):
-            changes.insert(0, ("with", ", ".join(f"{name} = {text}" for name, text in given)))
-        height = max(_BOX_HEIGHT + 8, _ROW * len(changes) + 8)
+        given = _parameters(step, names) if index else None
+        changes = [
+            f"{place} = {value}" for place, value in itf_changes(previous, values, variables, names)
+        ]
         label = (step.get("action") or "?") if index else "Init"
-        parts.append(_step(index, label, x_of[who], y, changes, text_x))
-        y += height
+        parts.append(_step(index, label, x_of[who], y, given, changes, text_x))
+        rows = len(changes) + (given is not None)
+        y += max(_BOX_HEIGHT + 8, _ROW * rows + 8)
         previous = values
-        longest = max([longest, *(len(place) + len(value) + 3 for place, value in changes)])
+        longest = max(longest, *map(len, changes), len(given or ""))
     invariant = meta.get("invariant")
     if invariant:
         parts.append(
@@ -157,9 +140,16 @@ def sequence_diagram(document: Mapping[str, Any], *, title: str | None = None) -
 
 
 def _step(
-    index: int, label: str, x: int, y: int, changes: Sequence[tuple[str, str]], text_x: int
+    index: int,
+    label: str,
+    x: int,
+    y: int,
+    given: str | None,
+    changes: Sequence[str],
+    text_x: int,
 ) -> str:
-    """One row: the step number, the action's box in its lane, the changes to the right."""
+    """One row: the step number, the action's box in its lane, to the right its parameters
+    (grey) and then the changes."""
     box_width = max(60, 8 * len(label) + 12)
     lines = [
         f'<text x="8" y="{y + 14}" fill="#666" style="{_FONT}">{index}</text>',
@@ -168,9 +158,9 @@ def _step(
         f'<text x="{x}" y="{y + 14}" text-anchor="middle" style="{_FONT}">'
         f"{html.escape(label)}</text>",
     ]
-    for k, (place, value) in enumerate(changes):
-        text = f"({value})" if place == "with" else f"{place} = {value}"
-        colour = ' fill="#666"' if place == "with" else ""
+    shown = [(given, ' fill="#666"')] if given is not None else []
+    shown += [(text, "") for text in changes]
+    for k, (text, colour) in enumerate(shown):
         lines.append(
             f'<text x="{text_x}" y="{y + 14 + _ROW * k}"{colour} style="{_FONT}">'
             f"{html.escape(text)}</text>"

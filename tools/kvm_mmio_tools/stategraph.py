@@ -91,9 +91,6 @@ class KeyedGraph:
         """State ``number`` as one line of canonical ITF JSON."""
         return state_text(self.variables, self.keys[number])
 
-    def edge_count(self) -> int:
-        return len(self.sources)
-
     def edges(self) -> Iterable[tuple[int, str, int]]:
         """(source, action name, target) triples, in the order they were added."""
         names = self.actions

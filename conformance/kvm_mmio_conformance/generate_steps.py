@@ -70,8 +70,8 @@ __all__ = [
 ]
 
 SCHEMA = "kvm-mmio-steps-vectors"
-VERSION = 1
-GENERATOR_VERSION = 1
+VERSION = 2
+GENERATOR_VERSION = 2
 VECTORS_PATH = Path(__file__).parent / "vectors" / "steps.json"
 WALK_LENGTH = 60
 READER_OFFSETS = range(6)

@@ -58,6 +58,7 @@ def test_unknown_model_is_a_one_line_error(capsys):
 def test_a_count_that_differs_from_the_manifest_fails(tmp_path, monkeypatch, capsys):
     models = tmp_path / "models"
     shutil.copytree(spec_dir() / "models", models)
+    shutil.copy(spec_dir() / "KvmMmio.tla", tmp_path)  # a spec folder has the spec too
     manifest = json.loads((models / "manifest.json").read_text())
     for entry in manifest["models"]:
         if entry["name"] == "host":

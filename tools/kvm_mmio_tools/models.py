@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import attrs
 
+from kvm_mmio import config
 from kvm_mmio_conformance.atomicfile import write_text
-from kvm_mmio_tools.errors import UsageError
+from kvm_mmio_tools.errors import ToolMissing, UsageError
 
 __all__ = [
     "Model",
+    "copy_modules",
     "load_models",
     "select_models",
     "spec_dir",
@@ -31,12 +34,21 @@ _CHECK_LINE = re.compile(r"^(INVARIANTS?|PROPERTY|PROPERTIES)\b(.*)$", re.MULTIL
 
 
 def spec_dir() -> Path:
-    """spec/ of this checkout (or $KVM_MMIO_SPEC_DIR), where KvmMmio.tla and models/ live."""
-    override = os.environ.get("KVM_MMIO_SPEC_DIR")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "spec"
-    if not (path / "KvmMmio.tla").is_file():
-        raise UsageError(f"no spec at {path} (set KVM_MMIO_SPEC_DIR to the folder of KvmMmio.tla)")
-    return path
+    """The spec's folder (kvm_mmio.config.spec_dir), its absence as the CLI's error: bad input if
+    $KVM_MMIO_SPEC_DIR names a wrong folder, a missing tool if the installed package lacks it."""
+    try:
+        return config.spec_dir()
+    except FileNotFoundError as error:
+        if os.environ.get(config.SPEC_DIR_VARIABLE):
+            raise UsageError(str(error)) from None
+        raise ToolMissing(str(error)) from None
+
+
+def copy_modules(folder: Path) -> None:
+    """Copy every TLA+ module of the spec into ``folder``, a TLC run's scratch copy (TLC finds the
+    modules a spec EXTENDS next to it, and nothing is ever written into the spec's folder)."""
+    for module in spec_dir().glob("*.tla"):
+        shutil.copy(module, folder)
 
 
 def spec_variables(root: Path | None = None) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 TLC (all of them, in CI), and the command's errors, JSON and cleanup behave."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,9 +14,11 @@ import pytest
 
 from kvm_mmio_tools.check import check_models
 from kvm_mmio_tools.cli import main
-from kvm_mmio_tools.models import load_models
+from kvm_mmio_tools.models import load_models, spec_dir
 
 pytestmark = pytest.mark.tlc
+
+BOTH = ["ObservationsAllowed", "CachedMmioIsCurrent"]
 
 
 def _scratch_dirs() -> set[str]:
@@ -77,8 +80,47 @@ def test_timeout_fails_the_model_and_leaves_nothing_behind(capsys):
     before = _scratch_dirs()
     status = main(["check", "safe", "--timeout", "1", "--no-traces"])
     out = capsys.readouterr().out
-    assert status == 1 and "FAIL" in out and "timeout" in out
+    row = next(line for line in out.splitlines() if line.startswith("safe "))
+    assert status == 1 and row.split()[1:4] == ["holds", "no", "verdict"] and " NO " in row
+    assert "! TLC timeout" in out
     assert _scratch_dirs() <= before
+
+
+def test_a_whole_run_prints_only_the_counterexamples_the_manifest_does_not_expect(
+    tmp_path, monkeypatch, capsys
+):
+    shutil.copytree(spec_dir(), tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "models" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for entry in manifest["models"]:
+        entry["default"] = entry["name"] in ("bug_no_flush", "bug_stale_cache")
+        if entry["name"] == "bug_stale_cache":  # now expected to hold ObservationsAllowed
+            entry["expect"]["violated"].remove("ObservationsAllowed")
+            entry["expect"]["holds"].append("ObservationsAllowed")
+    path.write_text(json.dumps(manifest))
+    monkeypatch.setenv("KVM_MMIO_SPEC_DIR", str(tmp_path))
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "checking 2 model(s) with TLC: bug_stale_cache bug_no_flush"
+    assert [line.split()[0] for line in out if line.startswith("bug_")] == [
+        "bug_stale_cache",
+        "bug_no_flush",
+    ]
+    stale = next(line for line in out if line.startswith("bug_stale_cache"))
+    assert stale.split()[1:8] == [
+        "violates",
+        "CachedMmioIsCurrent",
+        "violates",
+        *BOTH,
+        "NO",
+        "6,340",
+    ]
+    shown = [line.strip() for line in out if "counterexample for" in line]
+    assert shown == ["counterexample for ObservationsAllowed (15 states):"]  # the unexpected one
+    assert "! ObservationsAllowed is violated, but the manifest expects it to hold" in "\n".join(
+        out
+    )
+    assert out[-1].endswith("; counterexamples: --traces, or name the models")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

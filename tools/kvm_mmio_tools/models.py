@@ -23,6 +23,7 @@ __all__ = [
     "Model",
     "copy_modules",
     "load_models",
+    "model_listing",
     "select_models",
     "spec_dir",
     "spec_variables",
@@ -123,7 +124,9 @@ def load_models(root: Path | None = None) -> dict[str, Model]:
 
 
 def select_models(names: list[str], *, everything: bool = False) -> list[Model]:
-    """The named models, or the default set; an unknown name is a UsageError listing the known."""
+    """The named models, or the default set, in manifest order (each once, whatever the order on
+    the command line, so that reports read alike); an unknown name is a UsageError listing the
+    known ones."""
     models = load_models()
     if everything:
         return list(models.values())
@@ -132,7 +135,16 @@ def select_models(names: list[str], *, everything: bool = False) -> list[Model]:
     unknown = [name for name in names if name not in models]
     if unknown:
         raise UsageError(f"unknown model {', '.join(unknown)}; known models: {', '.join(models)}")
-    return [models[name] for name in names]
+    return [model for model in models.values() if model.name in names]
+
+
+def model_listing() -> str:
+    """What `--list` prints: each model of the manifest, whether it is in the default set, and its
+    summary."""
+    return "\n".join(
+        f"{model.name:<22} {'default' if model.default else '       '}  {model.summary}"
+        for model in load_models().values()
+    )
 
 
 def with_checks(cfg_text: str, invariants: tuple[str, ...], properties: tuple[str, ...]) -> str:

@@ -6,11 +6,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
+from ownprocs import ProcessTree, kvm_mmio_interruptible
 
 from kvm_mmio_tools.check import check_models
 from kvm_mmio_tools.cli import main
@@ -19,10 +17,6 @@ from kvm_mmio_tools.models import load_models, spec_dir
 pytestmark = pytest.mark.tlc
 
 BOTH = ["ObservationsAllowed", "CachedMmioIsCurrent"]
-
-
-def _scratch_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("kvm-mmio-*")}
 
 
 @pytest.mark.slow
@@ -76,14 +70,13 @@ def test_bad_options_exit_2(argv, capsys):
     assert "must be" in capsys.readouterr().err
 
 
-def test_timeout_fails_the_model_and_leaves_nothing_behind(capsys):
-    before = _scratch_dirs()
+def test_timeout_fails_the_model_and_leaves_nothing_behind(scratch, capsys):
     status = main(["check", "safe", "--timeout", "1", "--no-traces"])
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("safe "))
     assert status == 1 and row.split()[1:4] == ["holds", "no", "verdict"] and " NO " in row
     assert "! TLC timeout" in out
-    assert _scratch_dirs() <= before
+    assert list(scratch.iterdir()) == []
 
 
 def test_a_whole_run_prints_only_the_counterexamples_the_manifest_does_not_expect(
@@ -124,14 +117,18 @@ def test_a_whole_run_prints_only_the_counterexamples_the_manifest_does_not_expec
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_stops_every_jvm_and_removes_scratch(signum):
-    before = _scratch_dirs()
-    command = [sys.executable, "-m", "kvm_mmio_tools.cli", "check", "safe", "host"]
+def test_interrupt_stops_every_jvm_and_removes_scratch(signum, scratch):
+    command = kvm_mmio_interruptible("check", "safe", "host")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # both JVMs are running by now
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=30)
+    tree = ProcessTree(process.pid)
+    try:
+        assert len(tree.wait_for_java(2)) == 2, "no two JVMs within 120 s"
+        process.send_signal(signum)
+        tree.wait(process, timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    _, err = process.communicate()
     assert process.returncode == 130 and "interrupted" in err
-    leftover = subprocess.run(["pgrep", "-f", "kvm-mmio-check-"], capture_output=True, text=True)
-    assert leftover.stdout.split() == []
-    assert _scratch_dirs() <= before
+    assert tree.survivors() == []
+    assert list(scratch.iterdir()) == []

@@ -67,7 +67,7 @@ def test_timeout_stops_the_jvm_and_leaves_nothing_behind():
     assert not scratch.exists()
 
 
-def test_ctrl_c_stops_the_jvm_then_propagates():
+def test_ctrl_c_stops_the_jvm_then_propagates(sigint_raises):
     timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
     with capture_logs() as events, pytest.raises(KeyboardInterrupt):
         timer.start()

@@ -6,10 +6,10 @@ import argparse
 import attrs
 import pytest
 
-from kvm_mmio_tools.commands.check import _InOrder
 from kvm_mmio_tools.models import load_models
 from kvm_mmio_tools.verdict_table import (
     LEGEND,
+    InOrder,
     VerdictTable,
     expected_text,
     found_text,
@@ -136,7 +136,7 @@ def test_the_summary_has_the_legend_and_a_hint_for_hidden_counterexamples():
 
 def test_rows_come_out_in_manifest_order_whatever_order_models_finish_in():
     printed: list[str] = []
-    rows = _InOrder(["a", "b", "c"], lambda printer: printed.append(printer()))
+    rows = InOrder(["a", "b", "c"], lambda printer: printed.append(printer()))
     rows.add("c", lambda: "c")
     rows.add("b", lambda: "b")
     assert printed == []  # a is still running

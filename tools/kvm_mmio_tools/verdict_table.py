@@ -11,7 +11,8 @@ they finish.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import attrs
@@ -19,6 +20,7 @@ import attrs
 __all__ = [
     "LEGEND",
     "ExpectedModel",
+    "InOrder",
     "Verdict",
     "VerdictTable",
     "add_trace_options",
@@ -166,3 +168,20 @@ def summary(verdicts: Sequence[Verdict], seconds: float, hidden: bool) -> str:
         f"{LEGEND}\n{matched} of {len(verdicts)} model(s) as the manifest expects "
         f"({seconds:.1f}s wall){hint}"
     )
+
+
+class InOrder:
+    """Prints each model's part of the table once it and every model before it are done, so that
+    the table is in manifest order while the models finish in any order."""
+
+    def __init__(self, names: Sequence[str], emit: Callable[[Callable[[], bool]], None]):
+        self.pending = list(names)
+        self.done: dict[str, Callable[[], bool]] = {}
+        self.emit = emit
+        self.lock = threading.Lock()
+
+    def add(self, name: str, printer: Callable[[], bool]) -> None:
+        with self.lock:
+            self.done[name] = printer
+            while self.pending and self.pending[0] in self.done:
+                self.emit(self.done.pop(self.pending.pop(0)))

@@ -32,6 +32,7 @@ from kvm_mmio_tools.models import (
 from kvm_mmio_tools.progress import ProgressLine, rate
 from kvm_mmio_tools.tlc import Progress
 from kvm_mmio_tools.verdict_table import (
+    InOrder,
     VerdictTable,
     add_trace_options,
     shown_counterexamples,
@@ -214,23 +215,6 @@ def _print_report(report: ModelReport, row: str, traces: str, notes: Sequence[st
     return traces == "unexpected" and len(shown) < len(report.counterexamples)
 
 
-class _InOrder:
-    """Prints each model's part of the table once it and every model before it are done, so that
-    the table is in manifest order while the models finish in any order."""
-
-    def __init__(self, names: Sequence[str], emit: Callable[[Callable[[], bool]], None]):
-        self.pending = list(names)
-        self.done: dict[str, Callable[[], bool]] = {}
-        self.emit = emit
-        self.lock = threading.Lock()
-
-    def add(self, name: str, printer: Callable[[], bool]) -> None:
-        with self.lock:
-            self.done[name] = printer
-            while self.pending and self.pending[0] in self.done:
-                self.emit(self.done.pop(self.pending.pop(0)))
-
-
 def _as_json(report: ModelReport) -> dict:
     first = report.first_counterexample()
     return {
@@ -262,7 +246,7 @@ class _Output:
         self.models = {model.name: model for model in models}
         self.table = VerdictTable.for_models(models, "TLC found")
         self.traces = trace_choice(args)
-        self.rows = _InOrder([model.name for model in models], self._emit)
+        self.rows = InOrder([model.name for model in models], self._emit)
         self.hidden = False
 
     def header(self, how: str) -> None:

@@ -12,9 +12,10 @@
 (* MMIO cache (arch/x86/kvm/x86.h: vcpu_cache_mmio_info,                   *)
 (* vcpu_match_mmio_gen), the MMIO spte check (arch/x86/kvm/mmu/mmu.c:      *)
 (* handle_mmio_page_fault, check_mmio_spte), the slow path (memslot        *)
-(* lookup, cache fill, spte install) and the emulator.  Every read of      *)
-(* shared state on that path is its own step, so that the interleavings    *)
-(* behind the historical races are explored.                               *)
+(* lookup, cache fill, spte install) and the emulator.  A step is what the *)
+(* kernel does atomically: one read or write of shared state, or a stretch *)
+(* under a lock that every interleaved writer also takes; each action's    *)
+(* comment names its lock (spec/README.md, "Atomicity", audits them all).  *)
 (*                                                                         *)
 (* What is abstracted (spec/README.md argues why each is sound).  Each     *)
 (* gfn is its own one-page memslot; guest virtual and physical addresses   *)
@@ -50,7 +51,9 @@ CONSTANTS
     ZapOnWrap,        \* 2013 MMIO generation scheme: the wrap of the MMIO generation zaps all
     FlushOnDelete,    \* kvm_arch_flush_shadow_memslot: DELETE/MOVE zap the old slot's sptes
     FixNoSpteInFlux,  \* candidate fix (finding safe_wrap): no MMIO spte while the AS is in flux
-    FixCacheOwnAs     \* candidate fix (finding smm): tag and match the cache with the vCPU's AS
+    FixCacheOwnAs,    \* candidate fix (finding smm): tag and match the cache with the vCPU's AS
+    FixGenBeforeWalk  \* candidate fix (finding safe_wrap_split): read the generation before the
+                      \* lockless spte walk, not after it
 
 ASSUME /\ Vcpus # {}
        /\ Modes # {} /\ Modes \subseteq {"native", "emulated"}
@@ -102,6 +105,8 @@ SpteMmio(n) == [kind |-> "mmio", gen |-> n]
 
 NoCache == [gfn |-> 0, gen |-> 0, busy |-> FALSE]
 
+NoGen == [gen |-> 0, busy |-> FALSE]
+
 NoUpd(updates) ==
     [as |-> 0, change |-> NoChange, stage |-> 0, phase |-> "idle", waitFor |-> {},
      updates |-> updates]
@@ -121,10 +126,14 @@ VARIABLES
     saw,     \* saw[v]: the outcomes the user contract allowed at some point of the access
     out,     \* out[v]: the outcome of the access, "none" until decided
     path,    \* path[v]: how the outcome was decided: "hw", "cache", "spte", "slow", "emulator"
-    upd      \* upd: the memslot operation in progress (userspace's ioctl, under slots_lock)
+    upd,     \* upd: the memslot operation in progress (userspace's ioctl, under slots_lock)
+    spteLocal, \* spteLocal[v]: the spte a vCPU holds between two steps: what the lockless walk
+               \* read (CheckSpte compares it) or what make_mmio_spte built (MarkMmioSpte writes it)
+    genLocal   \* genLocal[v]: the generation [gen, busy] read before the walk (FixGenBeforeWalk)
 
-vars == <<slots, gen, busy, spte, cache, dec, pc, acc, mode, inCS, saw, out, path, upd>>
-vcpuVars == <<dec, pc, acc, mode, inCS, saw, out, path>>
+vars == <<slots, gen, busy, spte, cache, dec, pc, acc, mode, inCS, saw, out, path, upd,
+          spteLocal, genLocal>>
+vcpuVars == <<dec, pc, acc, mode, inCS, saw, out, path, spteLocal, genLocal>>
 
 -----------------------------------------------------------------------------
 (* Operations and the user contract.                                       *)
@@ -213,125 +222,205 @@ Retry(v) ==
     /\ pc' = [pc EXCEPT ![v] = "HwAccess"]
     /\ inCS' = [inCS EXCEPT ![v] = FALSE]
     /\ upd' = [upd EXCEPT !.waitFor = @ \ {v}]
+    /\ spteLocal' = [spteLocal EXCEPT ![v] = SpteNone]
+    /\ genLocal' = [genLocal EXCEPT ![v] = NoGen]
+    /\ dec' = [dec EXCEPT ![v] = "none"]
 
 Decide(v, o, p) ==
     /\ out' = [out EXCEPT ![v] = o]
     /\ path' = [path EXCEPT ![v] = p]
     /\ pc' = [pc EXCEPT ![v] = "EndAccess"]
 
-\* History for CachedMmioIsCurrent: the published layout's outcome when a hit decides.
+\* History for CachedMmioIsCurrent: the published layout's outcome at the linearization point of
+\* a hit: the cache tag's generation read, or check_mmio_spte's generation read.
 RecordDecision(v) == dec' = [dec EXCEPT ![v] = Outcome(slots[VcpuAs(v)][acc[v]])]
 
------------------------------------------------------------------------------
-(* The vCPU.                                                               *)
+\* The vCPU holds mmu_lock between make_mmio_spte's generation read and the spte write; the zaps
+\* (kvm_mmu_zap_all_fast, kvm_arch_flush_shadow_memslot) take it too and wait.
+MmuLockFree == \A v \in Vcpus : pc[v] # "MarkMmioSpte"
 
-\* The guest starts an access to gfn g: natively (an instruction the CPU runs, page faults go to
-\* the shadow MMU) or emulated (KVM's emulator runs it, as for CPL0 code on the live host).
-\* KVM_RUN holds kvm->srcu from here (kvm_arch_vcpu_ioctl_run).
+\* The generation the arch hook is called with: the one about to be stored (since 152482580a1b)
+\* or, before it, the one already stored.
+HookGen == IF FixInProgress /\ FixHookFirst THEN gen[upd.as] + GenStep ELSE gen[upd.as]
+
+\* The updater is at a step that zaps under mmu_lock for write.  mmu_lock is fair (a queued
+\* spinlock, or a queued rwlock in which a waiting writer blocks new readers), so no vCPU takes it
+\* while the zap waits: without this a vCPU could starve the zap, which the kernel's lock rules out.
+ZapWaiting ==
+    \/ upd.phase = "hook" /\ ZapOnWrap /\ Wraps(HookGen)
+    \/ upd.phase = "flush" /\ FlushOnDelete
+
+-----------------------------------------------------------------------------
+(* The vCPU.  Each step names what it holds: the SRCU read side (kvm->srcu)  *)
+(* or mmu_lock; "lockless" where it holds nothing that the writer takes.     *)
+
+\* The guest starts an access to gfn g: natively (an instruction the CPU runs in guest mode, with
+\* no SRCU read side held: vcpu_enter_guest unlocks kvm->srcu around VM-entry) or emulated (KVM's
+\* emulator runs it inside KVM_RUN, holding kvm->srcu, as for CPL0 code on the live host).
 BeginAccess(v, g, m) ==
     /\ pc[v] = "Idle"
     /\ pc' = [pc EXCEPT ![v] = IF m = "native" THEN "HwAccess" ELSE "Emulate"]
     /\ acc' = [acc EXCEPT ![v] = g]
     /\ mode' = [mode EXCEPT ![v] = m]
-    /\ inCS' = [inCS EXCEPT ![v] = TRUE]
+    /\ inCS' = [inCS EXCEPT ![v] = m = "emulated"]
     /\ saw' = [saw EXCEPT ![v] = Allowed(VcpuAs(v), g)]
-    /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, out, path, upd>>
+    /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, out, path, upd, spteLocal, genLocal>>
 
-\* The hardware walks the spte: a present spte reads memory; an MMIO spte has reserved bits set
-\* (reserved-bit fault -> handle_mmio_page_fault); no spte is an ordinary page fault.
+\* Lockless (guest mode): the hardware walks the spte: a present spte reads memory; an MMIO spte
+\* has reserved bits set (reserved-bit fault -> handle_mmio_page_fault); no spte is an ordinary
+\* page fault.  The read-side section is entered after the VM-exit, with the next step.
 HwAccess(v) ==
     LET s == spte[VcpuAs(v)][acc[v]]
     IN /\ pc[v] = "HwAccess"
-       /\ inCS' = [inCS EXCEPT ![v] = TRUE]
        /\ CASE s.kind = "ram" -> Decide(v, "ram", "hw")
             [] s.kind = "mmio" -> /\ pc' = [pc EXCEPT ![v] = "CheckCache"]
                                   /\ UNCHANGED <<out, path>>
             [] OTHER -> /\ pc' = [pc EXCEPT ![v] = "Lookup"]
                         /\ UNCHANGED <<out, path>>
-       /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, acc, mode, saw, upd>>
+       /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, acc, mode, inCS, saw, upd,
+                      spteLocal, genLocal>>
 
-\* handle_mmio_page_fault, first step: mmio_info_in_cache (vcpu_match_mmio_gpa/gva).
+\* SRCU read side (entered here, after the VM-exit): handle_mmio_page_fault, first step:
+\* mmio_info_in_cache (vcpu_match_mmio_gpa/gva), one read of the tagging AS's generation.
 CheckCache(v) ==
     /\ pc[v] = "CheckCache"
+    /\ inCS' = [inCS EXCEPT ![v] = TRUE]
     /\ IF CacheHit(v)
        THEN Decide(v, "mmio", "cache") /\ RecordDecision(v)
-       ELSE /\ pc' = [pc EXCEPT ![v] = "CheckSpte"]
+       ELSE /\ pc' = [pc EXCEPT ![v] = IF FixGenBeforeWalk THEN "ReadMmioGen" ELSE "GetMmioSpte"]
             /\ UNCHANGED <<dec, out, path>>
-    /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, inCS, saw, upd>>
+    /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, saw, upd, spteLocal, genLocal>>
 
-\* handle_mmio_page_fault, second step: re-read the spte and check_mmio_spte against the
-\* vCPU's address space generation: a miss while it is in progress (era A: odd; era B: bit 63),
-\* else a hit iff the stored bits equal the generation's low bits.  A failed check takes the
-\* full page fault (RET_PF_INVALID); an spte that is no longer MMIO retries (RET_PF_RETRY).
-CheckSpte(v) ==
+\* SRCU read side, candidate fix FixGenBeforeWalk: handle_mmio_page_fault reads the vCPU's AS
+\* generation once, BEFORE the walk, and check_mmio_spte compares with that value.  The wrap zap
+\* clears the sptes before the final generation is stored, so a generation read after the store
+\* is followed by a walk that finds no pre-wrap spte.  This read is the hit's linearization point.
+ReadMmioGen(v) ==
     LET a == VcpuAs(v)
-        s == spte[a][acc[v]]
-    IN /\ pc[v] = "CheckSpte"
-       /\ CASE s.kind # "mmio" ->
-                 /\ Retry(v)
-                 /\ UNCHANGED dec
-            [] ~busy[a] /\ s.gen = gen[a] % GenMod ->
-                 /\ pc' = [pc EXCEPT ![v] = "FillFromSpte"]
-                 /\ RecordDecision(v)
-                 /\ UNCHANGED <<inCS, upd>>
-            [] OTHER ->
-                 /\ pc' = [pc EXCEPT ![v] = "Lookup"]
-                 /\ UNCHANGED <<dec, inCS, upd>>
+    IN /\ pc[v] = "ReadMmioGen"
+       /\ genLocal' = [genLocal EXCEPT ![v] = [gen |-> gen[a], busy |-> busy[a]]]
+       /\ RecordDecision(v)
+       /\ pc' = [pc EXCEPT ![v] = "GetMmioSpte"]
+       /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, inCS, saw, out, path, upd,
+                      spteLocal>>
+
+\* Lockless (SRCU read side only; the zaps do not wait for it): get_mmio_spte's walk
+\* (walk_shadow_page_lockless_begin/end; the TDP MMU's kvm_tdp_mmu_get_walk under RCU) reads the
+\* spte.  An spte that is no longer MMIO retries (RET_PF_RETRY).
+GetMmioSpte(v) ==
+    LET s == spte[VcpuAs(v)][acc[v]]
+    IN /\ pc[v] = "GetMmioSpte"
+       /\ IF s.kind # "mmio"
+          THEN Retry(v)
+          ELSE /\ pc' = [pc EXCEPT ![v] = "CheckSpte"]
+               /\ spteLocal' = [spteLocal EXCEPT ![v] = s]
+               /\ UNCHANGED <<dec, inCS, upd, genLocal>>
        /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, saw, out, path>>
 
-\* handle_mmio_page_fault after a passing check: vcpu_cache_mmio_info, then emulate as MMIO.
+\* Lockless (SRCU read side only): check_mmio_spte compares the walked spte's generation bits
+\* with the vCPU's AS generation, read now (the kernel) or before the walk (FixGenBeforeWalk): a
+\* miss while it is in progress (era A: odd; era B: bit 63), else a hit iff the stored bits equal
+\* the generation's low bits.  A failed check takes the full page fault (RET_PF_INVALID).  Without
+\* the candidate fix this generation read is the hit's linearization point.
+CheckSpte(v) ==
+    LET a == VcpuAs(v)
+        g == IF FixGenBeforeWalk THEN genLocal[v] ELSE [gen |-> gen[a], busy |-> busy[a]]
+    IN /\ pc[v] = "CheckSpte"
+       /\ IF ~g.busy /\ spteLocal[v].gen = g.gen % GenMod
+          THEN /\ pc' = [pc EXCEPT ![v] = "FillFromSpte"]
+               /\ IF FixGenBeforeWalk THEN UNCHANGED dec ELSE RecordDecision(v)
+          ELSE /\ pc' = [pc EXCEPT ![v] = "Lookup"]
+               /\ dec' = [dec EXCEPT ![v] = "none"]
+       /\ spteLocal' = [spteLocal EXCEPT ![v] = SpteNone]
+       /\ genLocal' = [genLocal EXCEPT ![v] = NoGen]
+       /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, inCS, saw, out, path, upd>>
+
+\* SRCU read side: handle_mmio_page_fault after a passing check: vcpu_cache_mmio_info (one read
+\* of the tagging AS's generation), then emulate as MMIO.
 FillFromSpte(v) ==
     /\ pc[v] = "FillFromSpte"
     /\ FillCache(v)
     /\ Decide(v, "mmio", "spte")
-    /\ UNCHANGED <<slots, gen, busy, spte, dec, acc, mode, inCS, saw, upd>>
+    /\ UNCHANGED <<slots, gen, busy, spte, dec, acc, mode, inCS, saw, upd, spteLocal, genLocal>>
 
-\* The slow path's memslot lookup in the vCPU's address space (kvm_vcpu_gfn_to_memslot).  An
-\* INVALID slot is a gfn with no slot in era A; era B retries the fault (InvalidRetries).
+\* SRCU read side (entered here after a page fault's VM-exit): the slow path's memslot lookup in
+\* the vCPU's AS (kvm_vcpu_gfn_to_memslot: one read of the published set).  An INVALID slot is a
+\* gfn with no slot in era A; era B retries the fault (InvalidRetries).
 Lookup(v) ==
     LET s == slots[VcpuAs(v)][acc[v]]
     IN /\ pc[v] = "Lookup"
        /\ CASE s = "ram" -> /\ pc' = [pc EXCEPT ![v] = "InstallRam"]
-                            /\ UNCHANGED <<inCS, upd>>
+                            /\ inCS' = [inCS EXCEPT ![v] = TRUE]
+                            /\ UNCHANGED <<dec, upd, spteLocal, genLocal>>
             [] s = "invalid" /\ InvalidRetries -> Retry(v)
             [] OTHER -> /\ pc' = [pc EXCEPT ![v] = "FillNoSlot"]
-                        /\ UNCHANGED <<inCS, upd>>
-       /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, acc, mode, saw, out, path>>
+                        /\ inCS' = [inCS EXCEPT ![v] = TRUE]
+                        /\ UNCHANGED <<dec, upd, spteLocal, genLocal>>
+       /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, saw, out, path>>
 
-\* Under mmu_lock: install the spte that maps the frame (the pfn was resolved from the lookup).
+\* mmu_lock: install the spte that maps the frame (the pfn was resolved from the lookup); one
+\* write, under the lock the zaps take.
 InstallRam(v) ==
     /\ pc[v] = "InstallRam"
     /\ spte' = [spte EXCEPT ![VcpuAs(v)][acc[v]] = SpteRam]
     /\ Decide(v, "ram", "slow")
-    /\ UNCHANGED <<slots, gen, busy, cache, dec, acc, mode, inCS, saw, upd>>
+    /\ UNCHANGED <<slots, gen, busy, cache, dec, acc, mode, inCS, saw, upd, spteLocal, genLocal>>
 
-\* No slot: vcpu_cache_mmio_info (it reads the generation of its own, later than the lookup).
+\* SRCU read side: no slot: vcpu_cache_mmio_info (one read of the tagging AS's generation, later
+\* than the lookup).  With MMIO caching off no spte is made (kvm_handle_noslot_fault returns
+\* RET_PF_EMULATE before taking mmu_lock).
 FillNoSlot(v) ==
     /\ pc[v] = "FillNoSlot"
     /\ FillCache(v)
-    /\ pc' = [pc EXCEPT ![v] = "MarkMmioSpte"]
-    /\ UNCHANGED <<slots, gen, busy, spte, dec, acc, mode, inCS, saw, out, path, upd>>
+    /\ pc' = [pc EXCEPT ![v] = IF MmioSptes THEN "MakeMmioSpte" ELSE "Emulate"]
+    /\ UNCHANGED <<slots, gen, busy, spte, dec, acc, mode, inCS, saw, out, path, upd,
+                   spteLocal, genLocal>>
 
-\* mark_mmio_spte / make_mmio_spte under mmu_lock: the generation of the vCPU's address space is
-\* read again and masked (the in-progress mark is dropped: bit 0 in era A, bit 63 in era B).
-\* Nothing is installed when MMIO caching is off, or (candidate fix) while the AS is in flux.
-MarkMmioSpte(v) ==
+\* mmu_lock (taken here, held until MarkMmioSpte): make_mmio_spte reads the vCPU's AS generation
+\* and masks it (the in-progress mark is dropped: bit 0 in era A, bit 63 in era B).  Publish and
+\* StoreGen write the generation without mmu_lock, so they can come between this read and the
+\* write.  Candidate fix FixNoSpteInFlux: no spte while the AS is in flux (kvm_handle_noslot_fault
+\* would return RET_PF_EMULATE; its own read of the mark is folded into this one: a vCPU inside
+\* the read side sees no final store between the two, only a new mark).
+MakeMmioSpte(v) ==
     LET a == VcpuAs(v)
-    IN /\ pc[v] = "MarkMmioSpte"
-       /\ IF MmioSptes /\ ~(FixNoSpteInFlux /\ busy[a])
-          THEN spte' = [spte EXCEPT ![a][acc[v]] = SpteMmio(gen[a] % GenMod)]
-          ELSE UNCHANGED spte
-       /\ pc' = [pc EXCEPT ![v] = "Emulate"]
-       /\ UNCHANGED <<slots, gen, busy, cache, dec, acc, mode, inCS, saw, out, path, upd>>
+    IN /\ pc[v] = "MakeMmioSpte"
+       /\ IF FixNoSpteInFlux /\ busy[a]
+          THEN /\ pc' = [pc EXCEPT ![v] = "Emulate"]
+               /\ UNCHANGED spteLocal
+          ELSE /\ ~ZapWaiting
+               /\ pc' = [pc EXCEPT ![v] = "MarkMmioSpte"]
+               /\ spteLocal' = [spteLocal EXCEPT ![v] = SpteMmio(gen[a] % GenMod)]
+       /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, acc, mode, inCS, saw, out, path, upd,
+                      genLocal>>
 
-\* The emulator's gva->gpa translation (vcpu_mmio_gva_to_gpa) consults the per-vCPU cache; on a
-\* miss it reads guest memory through the memslots once more (no slot: an MMIO exit).
+\* mmu_lock (released after): mark_mmio_spte / the TDP MMU's map writes the spte make_mmio_spte
+\* built.
+MarkMmioSpte(v) ==
+    /\ pc[v] = "MarkMmioSpte"
+    /\ spte' = [spte EXCEPT ![VcpuAs(v)][acc[v]] = spteLocal[v]]
+    /\ spteLocal' = [spteLocal EXCEPT ![v] = SpteNone]
+    /\ pc' = [pc EXCEPT ![v] = "Emulate"]
+    /\ UNCHANGED <<slots, gen, busy, cache, dec, acc, mode, inCS, saw, out, path, upd, genLocal>>
+
+\* SRCU read side: the emulator's gva->gpa translation (vcpu_mmio_gva_to_gpa) consults the
+\* per-vCPU cache: one read of the tagging AS's generation.  A miss reads guest memory next.
 Emulate(v) ==
     /\ pc[v] = "Emulate"
     /\ IF CacheHit(v)
        THEN Decide(v, "mmio", "cache") /\ RecordDecision(v)
-       ELSE Decide(v, Outcome(slots[VcpuAs(v)][acc[v]]), "emulator") /\ UNCHANGED dec
-    /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, inCS, saw, upd>>
+       ELSE /\ pc' = [pc EXCEPT ![v] = "ReadGuest"]
+            /\ UNCHANGED <<dec, out, path>>
+    /\ UNCHANGED <<slots, gen, busy, spte, cache, acc, mode, inCS, saw, upd, spteLocal, genLocal>>
+
+\* SRCU read side: the emulator reads guest memory through the memslots (kvm_vcpu_read_guest:
+\* one read of the published set, separate from the cache's generation read): RAM reads memory,
+\* no slot or an INVALID one is an MMIO exit.
+ReadGuest(v) ==
+    /\ pc[v] = "ReadGuest"
+    /\ Decide(v, Outcome(slots[VcpuAs(v)][acc[v]]), "emulator")
+    /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, acc, mode, inCS, saw, upd,
+                   spteLocal, genLocal>>
 
 \* The access completes: leave the read-side section; the vCPU is idle again.
 EndAccess(v) ==
@@ -345,7 +434,7 @@ EndAccess(v) ==
     /\ path' = [path EXCEPT ![v] = "none"]
     /\ dec' = [dec EXCEPT ![v] = "none"]
     /\ upd' = [upd EXCEPT !.waitFor = @ \ {v}]
-    /\ UNCHANGED <<slots, gen, busy, spte, cache>>
+    /\ UNCHANGED <<slots, gen, busy, spte, cache, spteLocal, genLocal>>
 
 -----------------------------------------------------------------------------
 (* The updater: one memslot operation at a time (kvm->slots_lock).         *)
@@ -356,7 +445,7 @@ AfterInstall(u) ==
     THEN [u EXCEPT !.phase = "flush"]
     ELSE NoUpd(u.updates)
 
-\* rcu_assign_pointer of the new memslots of AS a (first stage of change c, or the second stage
+\* slots_lock: rcu_assign_pointer of the new memslots of AS a (first stage of change c, or the second stage
 \* of the DELETE/MOVE in progress).  With ee3d1570b586 the new set carries the in-progress mark;
 \* before it, the generation was incremented once, here, and never marked.  An operation starts
 \* only if all of its installs fit in MaxUpdates.
@@ -378,32 +467,41 @@ Publish(a, c) ==
                /\ UNCHANGED busy
        /\ upd' = newUpd
        /\ CollectAllowed(newSlots, newUpd)
-       /\ UNCHANGED <<spte, cache, dec, pc, acc, mode, inCS, out, path>>
+       /\ UNCHANGED <<spte, cache, dec, pc, acc, mode, inCS, out, path, spteLocal, genLocal>>
 
-\* synchronize_srcu_expedited: every reader that was inside when the set was published has left.
+\* slots_lock (all updater steps hold it; vCPUs never take it).  synchronize_srcu_expedited returns:
+\* every reader that was inside when the set was published has left.  (The kernel takes its wait
+\* set when the call starts; the only thing between the pointer store and the call is the release
+\* of slots_arch_lock, which no vCPU step takes, so taking it at Publish is the same set.)
 SyncSrcu ==
     LET newUpd == [upd EXCEPT !.phase = IF FixInProgress /\ ~FixHookFirst THEN "store" ELSE "hook"]
     IN /\ upd.phase = "sync"
        /\ upd.waitFor = {}
        /\ upd' = newUpd
        /\ CollectAllowed(slots, newUpd)
-       /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, pc, acc, mode, inCS, out, path>>
+       /\ UNCHANGED <<slots, gen, busy, spte, cache, dec, pc, acc, mode, inCS, out, path,
+                      spteLocal, genLocal>>
 
+\* slots_lock; mmu_lock for write while it zaps (kvm_mmu_zap_all_fast), so a zap waits for a vCPU
+\* between MakeMmioSpte and MarkMmioSpte; lockless walks do not wait.
 \* kvm_arch_memslots_updated -> kvm_mmu_invalidate_mmio_sptes(final generation): zap everything
 \* when the MMIO generation wraps.  Since 152482580a1b it runs before StoreGen with the value
 \* about to be stored; before, after it with the value already stored.
 RunHook ==
-    LET a == upd.as
-        hookFirst == FixInProgress /\ FixHookFirst
-        final == IF hookFirst THEN gen[a] + GenStep ELSE gen[a]
-        newUpd == IF hookFirst THEN [upd EXCEPT !.phase = "store"] ELSE AfterInstall(upd)
+    LET newUpd == IF FixInProgress /\ FixHookFirst
+                  THEN [upd EXCEPT !.phase = "store"]
+                  ELSE AfterInstall(upd)
+        zap == ZapOnWrap /\ Wraps(HookGen)
     IN /\ upd.phase = "hook"
-       /\ spte' = IF ZapOnWrap /\ Wraps(final) THEN ZapAll ELSE spte
+       /\ zap => MmuLockFree
+       /\ spte' = IF zap THEN ZapAll ELSE spte
        /\ upd' = newUpd
        /\ CollectAllowed(slots, newUpd)
-       /\ UNCHANGED <<slots, gen, busy, cache, dec, pc, acc, mode, inCS, out, path>>
+       /\ UNCHANGED <<slots, gen, busy, cache, dec, pc, acc, mode, inCS, out, path,
+                      spteLocal, genLocal>>
 
-\* The final generation becomes visible: drop the mark and add GenStep (ee3d1570b586).
+\* slots_lock only (no mmu_lock): the final generation becomes visible: drop the mark and add
+\* GenStep (ee3d1570b586).  One 64-bit store.
 StoreGen ==
     LET a == upd.as
         newUpd == IF FixHookFirst THEN AfterInstall(upd) ELSE [upd EXCEPT !.phase = "hook"]
@@ -412,20 +510,24 @@ StoreGen ==
        /\ busy' = [busy EXCEPT ![a] = FALSE]
        /\ upd' = newUpd
        /\ CollectAllowed(slots, newUpd)
-       /\ UNCHANGED <<slots, spte, cache, dec, pc, acc, mode, inCS, out, path>>
+       /\ UNCHANGED <<slots, spte, cache, dec, pc, acc, mode, inCS, out, path,
+                      spteLocal, genLocal>>
 
+\* slots_lock; mmu_lock for write while it zaps.
 \* kvm_arch_flush_shadow_memslot after the INVALID copy is installed: zap the old slot's sptes
 \* (every spte of the VM with the SLOT_ZAP_ALL quirk); then stage 2 is published.
 FlushSlot ==
     LET a == upd.as
         newUpd == [upd EXCEPT !.stage = 2, !.phase = "publish"]
     IN /\ upd.phase = "flush"
+       /\ FlushOnDelete => MmuLockFree
        /\ spte' = CASE ~FlushOnDelete -> spte
                     [] FlushZapsAll -> ZapAll
                     [] OTHER -> [spte EXCEPT ![a][upd.change.gfn] = SpteNone]
        /\ upd' = newUpd
        /\ CollectAllowed(slots, newUpd)
-       /\ UNCHANGED <<slots, gen, busy, cache, dec, pc, acc, mode, inCS, out, path>>
+       /\ UNCHANGED <<slots, gen, busy, cache, dec, pc, acc, mode, inCS, out, path,
+                      spteLocal, genLocal>>
 
 -----------------------------------------------------------------------------
 Init ==
@@ -443,10 +545,13 @@ Init ==
     /\ out = [v \in Vcpus |-> "none"]
     /\ path = [v \in Vcpus |-> "none"]
     /\ upd = NoUpd(0)
+    /\ spteLocal = [v \in Vcpus |-> SpteNone]
+    /\ genLocal = [v \in Vcpus |-> NoGen]
 
 VcpuStep(v) ==
-    \/ HwAccess(v) \/ CheckCache(v) \/ CheckSpte(v) \/ FillFromSpte(v) \/ Lookup(v)
-    \/ InstallRam(v) \/ FillNoSlot(v) \/ MarkMmioSpte(v) \/ Emulate(v) \/ EndAccess(v)
+    \/ HwAccess(v) \/ CheckCache(v) \/ ReadMmioGen(v) \/ GetMmioSpte(v) \/ CheckSpte(v)
+    \/ FillFromSpte(v) \/ Lookup(v) \/ InstallRam(v) \/ FillNoSlot(v) \/ MakeMmioSpte(v)
+    \/ MarkMmioSpte(v) \/ Emulate(v) \/ ReadGuest(v) \/ EndAccess(v)
 
 \* The steps of an operation already started (weakly fair: an operation runs to its end).
 UpdaterStep ==
@@ -474,8 +579,9 @@ Symmetry == Permutations(Vcpus)
 -----------------------------------------------------------------------------
 (* Invariants.                                                             *)
 
-Pcs == {"Idle", "HwAccess", "CheckCache", "CheckSpte", "FillFromSpte", "Lookup",
-        "InstallRam", "FillNoSlot", "MarkMmioSpte", "Emulate", "EndAccess"}
+Pcs == {"Idle", "HwAccess", "CheckCache", "ReadMmioGen", "GetMmioSpte", "CheckSpte",
+        "FillFromSpte", "Lookup", "InstallRam", "FillNoSlot", "MakeMmioSpte", "MarkMmioSpte",
+        "Emulate", "ReadGuest", "EndAccess"}
 Phases == {"idle", "publish", "sync", "hook", "store", "flush"}
 MaxGen == InitGenOf(NrAs - 1) + MaxUpdates * GenStep
 
@@ -498,6 +604,8 @@ TypeOK ==
     /\ upd.as \in ASes /\ upd.stage \in 0 .. 2 /\ upd.phase \in Phases
     /\ upd.change \in {NoChange} \cup [kind : Kinds, gfn : Gfns, to : {0} \cup Gfns]
     /\ upd.waitFor \subseteq Vcpus /\ upd.updates \in 0 .. MaxUpdates
+    /\ \A v \in Vcpus : spteLocal[v] \in {SpteNone} \cup [kind : {"mmio"}, gen : 0 .. GenMod - 1]
+    /\ genLocal \in [Vcpus -> [gen : 0 .. MaxGen, busy : BOOLEAN]]
 
 \* The user contract (weak): every outcome is one the contract allowed during the access.
 ObservationsAllowed == \A v \in Vcpus : out[v] # "none" => out[v] \in saw[v]

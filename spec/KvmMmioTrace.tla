@@ -30,7 +30,8 @@
 (* their index in the name tables below, sets as bit masks:               *)
 (*   slots[a][g] (nA*nG), gen[a] (nA), busy[a] (nA, 0/1),                  *)
 (*   spte[a][g] as kind, gen (2*nA*nG), cache[v] as gfn, gen, busy (3*nV), *)
-(*   then for each v: dec, pc, acc, mode, inCS, saw, out, path (8*nV),     *)
+(*   then for each v: dec, pc, acc, mode, inCS, saw, out, path, spteLocal  *)
+(*   as kind, gen, genLocal as gen, busy (12*nV),                          *)
 (*   upd: as, kind, gfn, to, stage, phase, waitFor, updates (8).           *)
 (***************************************************************************)
 EXTENDS KvmMmio, KvmMmioTraceData, Sequences, TLC
@@ -40,14 +41,16 @@ ASSUME {TraceVcpus[i] : i \in 1 .. Len(TraceVcpus)} = Vcpus
 
 VARIABLES ti, cursor   \* the trace followed, and the index of its current state
 
-ActionNames == <<"Init", "BeginAccess", "HwAccess", "CheckCache", "CheckSpte", "FillFromSpte",
-                 "Lookup", "InstallRam", "FillNoSlot", "MarkMmioSpte", "Emulate", "EndAccess",
+ActionNames == <<"Init", "BeginAccess", "HwAccess", "CheckCache", "ReadMmioGen", "GetMmioSpte",
+                 "CheckSpte", "FillFromSpte", "Lookup", "InstallRam", "FillNoSlot",
+                 "MakeMmioSpte", "MarkMmioSpte", "Emulate", "ReadGuest", "EndAccess",
                  "Publish", "SyncSrcu", "RunHook", "StoreGen", "FlushSlot">>
 SlotNames == <<"none", "ram", "invalid">>
 SpteKinds == <<"none", "ram", "mmio">>
 Outcomes == <<"none", "ram", "mmio">>
-PcNames == <<"Idle", "HwAccess", "CheckCache", "CheckSpte", "FillFromSpte", "Lookup",
-             "InstallRam", "FillNoSlot", "MarkMmioSpte", "Emulate", "EndAccess">>
+PcNames == <<"Idle", "HwAccess", "CheckCache", "ReadMmioGen", "GetMmioSpte", "CheckSpte",
+             "FillFromSpte", "Lookup", "InstallRam", "FillNoSlot", "MakeMmioSpte",
+             "MarkMmioSpte", "Emulate", "ReadGuest", "EndAccess">>
 ModeNames == <<"none", "native", "emulated">>
 PathNames == <<"none", "hw", "cache", "spte", "slow", "emulator">>
 KindNames == <<"none", "create", "delete", "move", "flags">>
@@ -68,7 +71,7 @@ OBusy == OGen + nA
 OSpte == OBusy + nA
 OCache == OSpte + 2 * nA * nG
 OVcpu == OCache + 3 * nV
-OUpd == OVcpu + 8 * nV
+OUpd == OVcpu + 12 * nV
 
 \* The value of each variable in flat state s.
 DSlots(s) == [a \in ASes |-> [g \in Gfns |-> Name(SlotNames, s[a * nG + g])]]
@@ -80,8 +83,8 @@ DSpte(s) == [a \in ASes |-> [g \in Gfns |->
 DCache(s) == [v \in Vcpus |-> [gfn |-> s[OCache + 3 * Pos(v) - 2],
                                gen |-> s[OCache + 3 * Pos(v) - 1],
                                busy |-> s[OCache + 3 * Pos(v)] = 1]]
-\* The k-th (1..8) per-vCPU field of v.
-F(s, v, k) == s[OVcpu + 8 * (Pos(v) - 1) + k]
+\* The k-th (1..12) per-vCPU field of v.
+F(s, v, k) == s[OVcpu + 12 * (Pos(v) - 1) + k]
 DSaw(x) == {o \in {"ram", "mmio"} : Bit(x, IF o = "ram" THEN 0 ELSE 1)}
 DUpd(s) == [as |-> s[OUpd + 1],
             change |-> [kind |-> Name(KindNames, s[OUpd + 2]), gfn |-> s[OUpd + 3],
@@ -104,7 +107,9 @@ Decode(s) ==
      saw |-> [v \in Vcpus |-> DSaw(F(s, v, 6))],
      out |-> [v \in Vcpus |-> Name(Outcomes, F(s, v, 7))],
      path |-> [v \in Vcpus |-> Name(PathNames, F(s, v, 8))],
-     upd |-> DUpd(s)]
+     upd |-> DUpd(s),
+     spteLocal |-> [v \in Vcpus |-> [kind |-> Name(SpteKinds, F(s, v, 9)), gen |-> F(s, v, 10)]],
+     genLocal |-> [v \in Vcpus |-> [gen |-> F(s, v, 11), busy |-> F(s, v, 12) = 1]]]
 \* The flat tuple of a state, from its words (a flat tuple's index is from 1).
 Unpack(w) == [i \in 1 .. PerWord * Len(w) |->
                 (w[(i - 1) \div PerWord + 1] \div (2 ^ (Digit * ((i - 1) % PerWord))))
@@ -117,6 +122,7 @@ IsState(i) ==
     /\ slots = d.slots /\ gen = d.gen /\ busy = d.busy /\ spte = d.spte /\ cache = d.cache
     /\ dec = d.dec /\ pc = d.pc /\ acc = d.acc /\ mode = d.mode /\ inCS = d.inCS
     /\ saw = d.saw /\ out = d.out /\ path = d.path /\ upd = d.upd
+    /\ spteLocal = d.spteLocal /\ genLocal = d.genLocal
 
 \* The next state is state i of the batch.
 IsNextState(i) ==
@@ -124,6 +130,7 @@ IsNextState(i) ==
     /\ slots' = d.slots /\ gen' = d.gen /\ busy' = d.busy /\ spte' = d.spte /\ cache' = d.cache
     /\ dec' = d.dec /\ pc' = d.pc /\ acc' = d.acc /\ mode' = d.mode /\ inCS' = d.inCS
     /\ saw' = d.saw /\ out' = d.out /\ path' = d.path /\ upd' = d.upd
+    /\ spteLocal' = d.spteLocal /\ genLocal' = d.genLocal
 
 Change(p) == [kind |-> Name(KindNames, p[3]), gfn |-> p[4], to |-> p[5]]
 
@@ -145,13 +152,17 @@ Action(step) ==
     IN CASE name = "BeginAccess" -> BeginAccess(v, step[3], Name(ModeNames, step[4]))
          [] name = "HwAccess" -> HwAccess(v)
          [] name = "CheckCache" -> CheckCache(v)
+         [] name = "ReadMmioGen" -> ReadMmioGen(v)
+         [] name = "GetMmioSpte" -> GetMmioSpte(v)
          [] name = "CheckSpte" -> CheckSpte(v)
          [] name = "FillFromSpte" -> FillFromSpte(v)
          [] name = "Lookup" -> Lookup(v)
          [] name = "InstallRam" -> InstallRam(v)
          [] name = "FillNoSlot" -> FillNoSlot(v)
+         [] name = "MakeMmioSpte" -> MakeMmioSpte(v)
          [] name = "MarkMmioSpte" -> MarkMmioSpte(v)
          [] name = "Emulate" -> Emulate(v)
+         [] name = "ReadGuest" -> ReadGuest(v)
          [] name = "EndAccess" -> EndAccess(v)
          [] name = "Publish" -> Publish(step[2], Change(step))
          [] name = "SyncSrcu" -> SyncSrcu

@@ -5,6 +5,7 @@ with sets and maps in any order). The toy adapters here are fixtures, not models
 
 import pytest
 
+from kvm_mmio_conformance import generate_operations, generate_steps
 from kvm_mmio_conformance.capabilities import parse_hello
 from kvm_mmio_conformance.compare import canonical, mismatch, same_value
 from kvm_mmio_conformance.inprocess import InProcessChannel
@@ -22,7 +23,9 @@ def access(gfn):
 def header(layer, cases):
     return {
         "schema": f"kvm-mmio-{layer}-vectors",
-        "version": 1,
+        "version": {"operations": generate_operations.VERSION, "steps": generate_steps.VERSION}[
+            layer
+        ],
         "generator": {"name": "tests", "version": 1},
         "count": len(cases),
         "notes": {},

@@ -71,6 +71,8 @@ TLC_INITIAL_STATE_OF_SAFE = """/\\ slots = (0 :> <<"ram", "none">>)
   phase |-> "idle",
   waitFor |-> {},
   updates |-> 0 ]
+/\\ spteLocal = (v1 :> [kind |-> "none", gen |-> 0] @@ v2 :> [kind |-> "none", gen |-> 0])
+/\\ genLocal = (v1 :> [gen |-> 0, busy |-> FALSE] @@ v2 :> [gen |-> 0, busy |-> FALSE])
 """
 
 

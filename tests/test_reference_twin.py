@@ -99,7 +99,19 @@ def _permuted(consts: Constants, state: State, order: list[int]) -> State:
             out[order[i]] = value
         return tuple(out)
 
-    fields = ("cache", "dec", "pc", "acc", "mode", "in_cs", "saw", "out", "path")
+    fields = (
+        "cache",
+        "dec",
+        "pc",
+        "acc",
+        "mode",
+        "in_cs",
+        "saw",
+        "out",
+        "path",
+        "spte_local",
+        "gen_local",
+    )
     upd = attrs.evolve(state.upd, wait_for=frozenset(renamed[v] for v in state.upd.wait_for))
     return attrs.evolve(state, upd=upd, **{f: move(getattr(state, f)) for f in fields})
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kvm_mmio.actions import updater_step
+from kvm_mmio.actions import updater_step, vcpu_step
 from kvm_mmio.config import Constants
 from kvm_mmio.vm import Vm
 from kvm_mmio_conformance.model_wire import access_operation, memslot_operation
@@ -72,8 +72,11 @@ def spinning_reader(
             if not host and vm.state.upd.phase == "idle":
                 return False
             take("BeginAccess", {"v": v, "g": SLOT, "m": mode})
-        else:
-            take(pc, {"v": v})
+            return True
+        found = vcpu_step(consts, vm.state, v)
+        if found is None:
+            return False  # waiting, e.g. for mmu_lock while a zap waits for it (ZapWaiting)
+        take(found[0], {"v": v})
         return True
 
     def updater() -> bool:

@@ -21,9 +21,11 @@ import attrs
 
 from kvm_mmio.config import Change, Constants
 from kvm_mmio.state import (
+    NO_GEN,
     SPTE_NONE,
     SPTE_RAM,
     Cache,
+    Gen,
     Spte,
     State,
     Upd,
@@ -56,16 +58,22 @@ __all__ = [
     "fill_from_spte",
     "fill_no_slot",
     "flush_slot",
+    "get_mmio_spte",
+    "hook_gen",
     "hw_access",
     "install_ram",
     "installs",
     "is_fair_step",
     "lookup",
+    "make_mmio_spte",
     "mark_mmio_spte",
+    "mmu_lock_free",
     "op_after",
     "op_before",
     "outcome",
     "publish",
+    "read_guest",
+    "read_mmio_gen",
     "record_decision",
     "retry",
     "run_hook",
@@ -77,6 +85,7 @@ __all__ = [
     "vcpu_step",
     "wraps",
     "zap_all",
+    "zap_waiting",
 ]
 
 Step = tuple[str, dict[str, Any], State]
@@ -223,12 +232,16 @@ def fill_cache(consts: Constants, state: State, v: str) -> tuple[Cache, ...]:
 
 def retry(consts: Constants, state: State, v: str) -> dict[str, Any]:
     """Retry(v), as the new values of the variables it sets: RET_PF_RETRY, back into the guest,
-    which leaves the read-side section; the access restarts with the hardware walk."""
+    which leaves the read-side section; the access restarts with the hardware walk (the vCPU's
+    locals and its history cleared)."""
     i = consts.vcpu_index(v)
     return {
         "pc": _with(state.pc, i, "HwAccess"),
         "in_cs": _with(state.in_cs, i, False),
         "upd": attrs.evolve(state.upd, wait_for=state.upd.wait_for - {v}),
+        "spte_local": _with(state.spte_local, i, SPTE_NONE),
+        "gen_local": _with(state.gen_local, i, NO_GEN),
+        "dec": _with(state.dec, i, "none"),
     }
 
 
@@ -244,19 +257,40 @@ def decide(consts: Constants, state: State, v: str, o: str, p: str) -> dict[str,
 
 
 def record_decision(consts: Constants, state: State, v: str) -> dict[str, Any]:
-    """RecordDecision(v), as the new value of dec: the published layout's outcome when a hit
-    decides (history for CachedMmioIsCurrent)."""
+    """RecordDecision(v), as the new value of dec: the published layout's outcome at a hit's
+    linearization point (history for CachedMmioIsCurrent)."""
     i = consts.vcpu_index(v)
     layout = state.slots[consts.vcpu_as(v)]
     return {"dec": _with(state.dec, i, outcome(layout[consts.gfn_index(state.acc[i])]))}
+
+
+def mmu_lock_free(consts: Constants, state: State) -> bool:
+    """MmuLockFree: no vCPU holds mmu_lock between MakeMmioSpte and MarkMmioSpte."""
+    return "MarkMmioSpte" not in state.pc
+
+
+def hook_gen(consts: Constants, state: State) -> int:
+    """HookGen: the generation the arch hook is called with (the one about to be stored since
+    152482580a1b, before it the one already stored)."""
+    g = state.gen[state.upd.as_]
+    return g + consts.gen_step if consts.fix_in_progress and consts.fix_hook_first else g
+
+
+def zap_waiting(consts: Constants, state: State) -> bool:
+    """ZapWaiting: the updater is at a step that zaps under mmu_lock; the lock is fair, so no
+    vCPU takes it meanwhile."""
+    u = state.upd
+    return (
+        u.phase == "hook" and consts.zap_on_wrap and wraps(consts, hook_gen(consts, state))
+    ) or (u.phase == "flush" and consts.flush_on_delete)
 
 
 # --- The vCPU -----------------------------------------------------------------------------------
 
 
 def begin_access(consts: Constants, state: State, v: str, g: int, m: str) -> State | None:
-    """BeginAccess(v, g, m): the guest starts an access to g, natively or emulated; KVM_RUN holds
-    kvm->srcu from here."""
+    """BeginAccess(v, g, m): the guest starts an access to g: natively (guest mode, outside the
+    SRCU read side) or emulated (KVM's emulator, inside KVM_RUN's read side)."""
     i = consts.vcpu_index(v)
     consts.gfn_index(g)  # a gfn outside Gfns is a ValueError
     if m not in consts.modes:
@@ -268,7 +302,7 @@ def begin_access(consts: Constants, state: State, v: str, g: int, m: str) -> Sta
         pc=_with(state.pc, i, "HwAccess" if m == "native" else "Emulate"),
         acc=_with(state.acc, i, g),
         mode=_with(state.mode, i, m),
-        in_cs=_with(state.in_cs, i, True),
+        in_cs=_with(state.in_cs, i, m == "emulated"),
         saw=_with(state.saw, i, allowed(consts, state, consts.vcpu_as(v), g)),
     )
 
@@ -280,49 +314,83 @@ def _at(consts: Constants, state: State, v: str, pc: str) -> int | None:
 
 
 def hw_access(consts: Constants, state: State, v: str) -> State | None:
-    """HwAccess(v): the hardware walks the spte: present reads memory; MMIO takes a reserved-bit
-    fault (handle_mmio_page_fault); none is an ordinary page fault."""
+    """HwAccess(v), lockless (guest mode): the hardware walks the spte: present reads memory; MMIO
+    takes a reserved-bit fault (handle_mmio_page_fault); none is an ordinary page fault."""
     if (i := _at(consts, state, v, "HwAccess")) is None:
         return None
     s = state.spte[consts.vcpu_as(v)][consts.gfn_index(state.acc[i])]
-    new: dict[str, Any] = {"in_cs": _with(state.in_cs, i, True)}
     if s.kind == "ram":
-        new |= decide(consts, state, v, "ram", "hw")
-    elif s.kind == "mmio":
-        new["pc"] = _with(state.pc, i, "CheckCache")
-    else:
-        new["pc"] = _with(state.pc, i, "Lookup")
-    return attrs.evolve(state, **new)
+        return attrs.evolve(state, **decide(consts, state, v, "ram", "hw"))
+    return attrs.evolve(
+        state, pc=_with(state.pc, i, "CheckCache" if s.kind == "mmio" else "Lookup")
+    )
 
 
 def check_cache(consts: Constants, state: State, v: str) -> State | None:
-    """CheckCache(v): handle_mmio_page_fault, first step: mmio_info_in_cache."""
+    """CheckCache(v), SRCU read side (entered after the VM-exit): handle_mmio_page_fault, first
+    step: mmio_info_in_cache."""
     if (i := _at(consts, state, v, "CheckCache")) is None:
         return None
+    in_cs = _with(state.in_cs, i, True)
     if cache_hit(consts, state, v):
         return attrs.evolve(
-            state, **decide(consts, state, v, "mmio", "cache"), **record_decision(consts, state, v)
+            state,
+            in_cs=in_cs,
+            **decide(consts, state, v, "mmio", "cache"),
+            **record_decision(consts, state, v),
         )
-    return attrs.evolve(state, pc=_with(state.pc, i, "CheckSpte"))
+    nxt = "ReadMmioGen" if consts.fix_gen_before_walk else "GetMmioSpte"
+    return attrs.evolve(state, in_cs=in_cs, pc=_with(state.pc, i, nxt))
+
+
+def read_mmio_gen(consts: Constants, state: State, v: str) -> State | None:
+    """ReadMmioGen(v), SRCU read side, candidate fix FixGenBeforeWalk: the vCPU's AS generation
+    read once, before the walk (the hit's linearization point)."""
+    if (i := _at(consts, state, v, "ReadMmioGen")) is None:
+        return None
+    a = consts.vcpu_as(v)
+    return attrs.evolve(
+        state,
+        gen_local=_with(state.gen_local, i, Gen(state.gen[a], state.busy[a])),
+        pc=_with(state.pc, i, "GetMmioSpte"),
+        **record_decision(consts, state, v),
+    )
+
+
+def get_mmio_spte(consts: Constants, state: State, v: str) -> State | None:
+    """GetMmioSpte(v), lockless: get_mmio_spte's walk reads the spte; one that is no longer MMIO
+    retries."""
+    if (i := _at(consts, state, v, "GetMmioSpte")) is None:
+        return None
+    s = state.spte[consts.vcpu_as(v)][consts.gfn_index(state.acc[i])]
+    if s.kind != "mmio":
+        return attrs.evolve(state, **retry(consts, state, v))
+    return attrs.evolve(
+        state, pc=_with(state.pc, i, "CheckSpte"), spte_local=_with(state.spte_local, i, s)
+    )
 
 
 def check_spte(consts: Constants, state: State, v: str) -> State | None:
-    """CheckSpte(v): re-read the spte and check_mmio_spte against the vCPU's AS generation: miss
-    while in progress, else hit iff the stored bits equal the generation's low bits; a failed
-    check takes the full page fault, an spte that is no longer MMIO retries."""
+    """CheckSpte(v), lockless: check_mmio_spte compares the walked spte's bits with the vCPU's AS
+    generation, read now (or before the walk with FixGenBeforeWalk): a miss while in progress,
+    else a hit iff the bits equal the generation's low bits; a failed check takes the full page
+    fault."""
     if (i := _at(consts, state, v, "CheckSpte")) is None:
         return None
     a = consts.vcpu_as(v)
-    s = state.spte[a][consts.gfn_index(state.acc[i])]
-    if s.kind != "mmio":
-        return attrs.evolve(state, **retry(consts, state, v))
-    if not state.busy[a] and s.gen == state.gen[a] % consts.gen_mod:
-        return attrs.evolve(
-            state,
-            pc=_with(state.pc, i, "FillFromSpte"),
-            **record_decision(consts, state, v),
-        )
-    return attrs.evolve(state, pc=_with(state.pc, i, "Lookup"))
+    g = state.gen_local[i] if consts.fix_gen_before_walk else Gen(state.gen[a], state.busy[a])
+    new: dict[str, Any] = {
+        "spte_local": _with(state.spte_local, i, SPTE_NONE),
+        "gen_local": _with(state.gen_local, i, NO_GEN),
+    }
+    if not g.busy and state.spte_local[i].gen == g.gen % consts.gen_mod:
+        new["pc"] = _with(state.pc, i, "FillFromSpte")
+        if not consts.fix_gen_before_walk:
+            new |= record_decision(consts, state, v)
+    else:
+        new["pc"] = _with(state.pc, i, "Lookup")
+        new["dec"] = _with(state.dec, i, "none")
+    return attrs.evolve(state, **new)
 
 
 def fill_from_spte(consts: Constants, state: State, v: str) -> State | None:
@@ -335,16 +403,16 @@ def fill_from_spte(consts: Constants, state: State, v: str) -> State | None:
 
 
 def lookup(consts: Constants, state: State, v: str) -> State | None:
-    """Lookup(v): kvm_vcpu_gfn_to_memslot in the vCPU's AS; an INVALID slot is no slot in era A
-    and a retry with InvalidRetries (era B)."""
+    """Lookup(v), SRCU read side (entered here after a page fault's VM-exit):
+    kvm_vcpu_gfn_to_memslot in the vCPU's AS; an INVALID slot is no slot in era A and a retry
+    with InvalidRetries (era B)."""
     if (i := _at(consts, state, v, "Lookup")) is None:
         return None
     s = state.slots[consts.vcpu_as(v)][consts.gfn_index(state.acc[i])]
-    if s == "ram":
-        return attrs.evolve(state, pc=_with(state.pc, i, "InstallRam"))
     if s == "invalid" and consts.invalid_retries:
         return attrs.evolve(state, **retry(consts, state, v))
-    return attrs.evolve(state, pc=_with(state.pc, i, "FillNoSlot"))
+    nxt = "InstallRam" if s == "ram" else "FillNoSlot"
+    return attrs.evolve(state, pc=_with(state.pc, i, nxt), in_cs=_with(state.in_cs, i, True))
 
 
 def install_ram(consts: Constants, state: State, v: str) -> State | None:
@@ -357,36 +425,63 @@ def install_ram(consts: Constants, state: State, v: str) -> State | None:
 
 
 def fill_no_slot(consts: Constants, state: State, v: str) -> State | None:
-    """FillNoSlot(v): no slot: vcpu_cache_mmio_info (its own read of the generation)."""
+    """FillNoSlot(v): no slot: vcpu_cache_mmio_info (its own read of the generation); without MMIO
+    caching no spte is made."""
     if (i := _at(consts, state, v, "FillNoSlot")) is None:
         return None
+    nxt = "MakeMmioSpte" if consts.mmio_sptes else "Emulate"
+    return attrs.evolve(state, cache=fill_cache(consts, state, v), pc=_with(state.pc, i, nxt))
+
+
+def make_mmio_spte(consts: Constants, state: State, v: str) -> State | None:
+    """MakeMmioSpte(v), mmu_lock taken: make_mmio_spte reads the AS's generation and masks it (the
+    mark is dropped); with FixNoSpteInFlux, no spte while the AS is busy (no lock taken).  The
+    lock is not taken while a zap waits for it (ZapWaiting)."""
+    if (i := _at(consts, state, v, "MakeMmioSpte")) is None:
+        return None
+    a = consts.vcpu_as(v)
+    if consts.fix_no_spte_in_flux and state.busy[a]:
+        return attrs.evolve(state, pc=_with(state.pc, i, "Emulate"))
+    if zap_waiting(consts, state):
+        return None
+    made = spte_mmio(state.gen[a] % consts.gen_mod)
     return attrs.evolve(
-        state, cache=fill_cache(consts, state, v), pc=_with(state.pc, i, "MarkMmioSpte")
+        state,
+        pc=_with(state.pc, i, "MarkMmioSpte"),
+        spte_local=_with(state.spte_local, i, made),
     )
 
 
 def mark_mmio_spte(consts: Constants, state: State, v: str) -> State | None:
-    """MarkMmioSpte(v): make_mmio_spte under mmu_lock with the AS's generation, masked (the mark
-    is dropped); nothing without MMIO caching or, with FixNoSpteInFlux, while the AS is busy."""
+    """MarkMmioSpte(v), mmu_lock released after: write the spte make_mmio_spte built."""
     if (i := _at(consts, state, v, "MarkMmioSpte")) is None:
         return None
-    a = consts.vcpu_as(v)
-    spte = state.spte
-    if consts.mmio_sptes and not (consts.fix_no_spte_in_flux and state.busy[a]):
-        gi = consts.gfn_index(state.acc[i])
-        spte = _with(spte, a, _with(spte[a], gi, spte_mmio(state.gen[a] % consts.gen_mod)))
-    return attrs.evolve(state, spte=spte, pc=_with(state.pc, i, "Emulate"))
+    a, gi = consts.vcpu_as(v), consts.gfn_index(state.acc[i])
+    return attrs.evolve(
+        state,
+        spte=_with(state.spte, a, _with(state.spte[a], gi, state.spte_local[i])),
+        spte_local=_with(state.spte_local, i, SPTE_NONE),
+        pc=_with(state.pc, i, "Emulate"),
+    )
 
 
 def emulate(consts: Constants, state: State, v: str) -> State | None:
-    """Emulate(v): the emulator's gva->gpa consults the MMIO cache; on a miss it reads the
-    memslots once more (no slot: an MMIO exit)."""
+    """Emulate(v): the emulator's gva->gpa consults the MMIO cache; a miss reads guest memory
+    next."""
     if (i := _at(consts, state, v, "Emulate")) is None:
         return None
     if cache_hit(consts, state, v):
         return attrs.evolve(
             state, **decide(consts, state, v, "mmio", "cache"), **record_decision(consts, state, v)
         )
+    return attrs.evolve(state, pc=_with(state.pc, i, "ReadGuest"))
+
+
+def read_guest(consts: Constants, state: State, v: str) -> State | None:
+    """ReadGuest(v): the emulator reads guest memory through the memslots (its own read of the
+    published set): RAM reads memory, no slot or an INVALID one exits as MMIO."""
+    if (i := _at(consts, state, v, "ReadGuest")) is None:
+        return None
     s = state.slots[consts.vcpu_as(v)][consts.gfn_index(state.acc[i])]
     return attrs.evolve(state, **decide(consts, state, v, outcome(s), "emulator"))
 
@@ -477,11 +572,12 @@ def run_hook(consts: Constants, state: State) -> State | None:
     u = state.upd
     if u.phase != "hook":
         return None
-    a = u.as_
     hook_first = consts.fix_in_progress and consts.fix_hook_first
-    final = state.gen[a] + consts.gen_step if hook_first else state.gen[a]
     new_upd = attrs.evolve(u, phase="store") if hook_first else after_install(u)
-    spte = zap_all(consts) if consts.zap_on_wrap and wraps(consts, final) else state.spte
+    zap = consts.zap_on_wrap and wraps(consts, hook_gen(consts, state))
+    if zap and not mmu_lock_free(consts, state):
+        return None
+    spte = zap_all(consts) if zap else state.spte
     return attrs.evolve(
         state, spte=spte, upd=new_upd, saw=collect_allowed(consts, state, state.slots, new_upd)
     )
@@ -507,7 +603,7 @@ def flush_slot(consts: Constants, state: State) -> State | None:
     """FlushSlot: kvm_arch_flush_shadow_memslot after the INVALID copy is installed: zap the old
     slot's sptes (every spte with FlushZapsAll, nothing without FlushOnDelete); then stage 2."""
     u = state.upd
-    if u.phase != "flush":
+    if u.phase != "flush" or (consts.flush_on_delete and not mmu_lock_free(consts, state)):
         return None
     a = u.as_
     new_upd = attrs.evolve(u, stage=2, phase="publish")
@@ -531,13 +627,17 @@ VcpuAction = Callable[[Constants, State, str], "State | None"]
 VCPU_STEPS: dict[str, VcpuAction] = {
     "HwAccess": hw_access,
     "CheckCache": check_cache,
+    "ReadMmioGen": read_mmio_gen,
+    "GetMmioSpte": get_mmio_spte,
     "CheckSpte": check_spte,
     "FillFromSpte": fill_from_spte,
     "Lookup": lookup,
     "InstallRam": install_ram,
     "FillNoSlot": fill_no_slot,
+    "MakeMmioSpte": make_mmio_spte,
     "MarkMmioSpte": mark_mmio_spte,
     "Emulate": emulate,
+    "ReadGuest": read_guest,
     "EndAccess": end_access,
 }
 

@@ -114,6 +114,7 @@ CONSTANT_NAMES: dict[str, str] = {
     "FlushOnDelete": "flush_on_delete",
     "FixNoSpteInFlux": "fix_no_spte_in_flux",
     "FixCacheOwnAs": "fix_cache_own_as",
+    "FixGenBeforeWalk": "fix_gen_before_walk",
 }
 _BOOLEAN_CONSTANTS = tuple(CONSTANT_NAMES)[10:]
 
@@ -147,6 +148,7 @@ class Constants:
     flush_on_delete: bool
     fix_no_spte_in_flux: bool
     fix_cache_own_as: bool
+    fix_gen_before_walk: bool
     # Derived constants (computed once, below).
     ases: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
     gen_step: int = attrs.field(init=False, eq=False, repr=False)

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from kvm_mmio.config import KINDS, Constants
-from kvm_mmio.state import PCS, PHASES, SPTE_NONE, SPTE_RAM, Cache, Spte, State
+from kvm_mmio.state import PCS, PHASES, SPTE_NONE, SPTE_RAM, Cache, Gen, Spte, State
 
 __all__ = [
     "INVARIANTS",
@@ -99,6 +99,18 @@ def type_ok(consts: Constants, state: State) -> bool:
         and isinstance(u.wait_for, frozenset)
         and u.wait_for <= set(c.vcpus)
         and _is_int(u.updates, 0, c.max_updates)
+        and _function(
+            state.spte_local,
+            nv,
+            lambda s: s == SPTE_NONE or (spte_ok(s) and s.kind == "mmio"),
+        )
+        and _function(
+            state.gen_local,
+            nv,
+            lambda g: (
+                isinstance(g, Gen) and _is_int(g.gen, 0, c.max_gen) and isinstance(g.busy, bool)
+            ),
+        )
     )
 
 

@@ -1,6 +1,6 @@
 """The explorer's compact form of a state, and Next and the invariants over it.
 
-Why: exhaustive exploration visits every reachable state (318,326 orbits of ``safe``, 628,106
+Why: exhaustive exploration visits every reachable state (437,063 orbits of ``safe``, 865,113
 states of ``safe_full``) and computes several successors of each; the readable twin in
 kvm_mmio.actions, with an attrs State per successor, is about seven times slower (``safe_full``:
 51 s against 7 s), slower than TLC.  So the explorer works on plain nested tuples of small values
@@ -14,8 +14,9 @@ Layout of a packed state ``P = (S, V_0, ..., V_{n-1})``, ``V_i`` the vCPU at pos
 - ``S = (slots, gen, busy, spte, upd_as, upd_change, upd_stage, upd_phase, upd_updates)``:
   slots, gen, busy as in State; spte per AS and gfn position as an int: SPTE_NONE (-2),
   SPTE_RAM (-1) or the MMIO spte's stored generation (>= 0); the change as (kind, gfn, to).
-- ``V = (pc, out, path, dec, in_cs, waiting, acc, mode, saw, cache_gfn, cache_gen, cache_busy)``:
-  ``waiting`` is v \\in upd.waitFor; ``saw`` a bit mask (RAM 1, MMIO 2).
+- ``V = (pc, out, path, dec, in_cs, waiting, acc, mode, saw, cache_gfn, cache_gen, cache_busy,
+  spte_local, gen_local_gen, gen_local_busy)``: ``waiting`` is v \\in upd.waitFor; ``saw`` a bit
+  mask (RAM 1, MMIO 2); ``spte_local`` coded like an spte.
 
 Keeping waitFor as one bit per vCPU makes a permutation of the vCPUs a permutation of the V's,
 so the symmetry class of a state is found by sorting them (``canonical``).
@@ -31,7 +32,7 @@ from collections.abc import Callable
 
 from kvm_mmio import state as readable
 from kvm_mmio.config import Change, Constants
-from kvm_mmio.state import Cache, State, Upd, spte_mmio
+from kvm_mmio.state import Cache, Gen, State, Upd, spte_mmio
 
 __all__ = ["UNFAIR", "Kernel", "canonical"]
 
@@ -45,12 +46,14 @@ _MASK_OF_OUTCOME = {"ram": RAM, "mmio": MMIO}
 
 # Positions in S and V.
 SLOTS, GEN, BUSY, SPTE, UAS, UCHANGE, USTAGE, UPHASE, UUPDATES = range(9)
-PC, OUT, PATH, DEC, INCS, WAIT, ACC, MODE, SAW, CGFN, CGEN, CBUSY = range(12)
+PC, OUT, PATH, DEC, INCS, WAIT, ACC, MODE, SAW, CGFN, CGEN, CBUSY, SLOC, GLGEN, GLBUSY = range(15)
+NO_LOCALS = (SPTE_NONE, 0, False)  # spteLocal = SpteNone, genLocal = NoGen
 
 NO_CHANGE = ("none", 0, 0)
 PCS = frozenset(
-    ("Idle", "HwAccess", "CheckCache", "CheckSpte", "FillFromSpte", "Lookup", "InstallRam",
-     "FillNoSlot", "MarkMmioSpte", "Emulate", "EndAccess")
+    ("Idle", "HwAccess", "CheckCache", "ReadMmioGen", "GetMmioSpte", "CheckSpte", "FillFromSpte",
+     "Lookup", "InstallRam", "FillNoSlot", "MakeMmioSpte", "MarkMmioSpte", "Emulate", "ReadGuest",
+     "EndAccess")
 )  # fmt: skip
 PHASES = frozenset(("idle", "publish", "sync", "hook", "store", "flush"))
 OUTCOMES = frozenset(("none", "ram", "mmio"))
@@ -83,9 +86,10 @@ class Kernel:
         self._op_memo: dict[tuple, tuple] = {}
         self._zap_all = tuple((SPTE_NONE,) * len(consts.gfns) for _ in consts.ases)
         self._vcpu_steps = self._build_vcpu_steps()
-        # BeginAccess's first step for each mode: the hardware walk, or the emulator.
+        # BeginAccess's first step for each mode: the hardware walk (outside the read side), or
+        # the emulator (inside it).
         self._first_step = tuple(
-            (m, "HwAccess" if m == "native" else "Emulate") for m in consts.modes
+            (m, "HwAccess" if m == "native" else "Emulate", m == "emulated") for m in consts.modes
         )
 
     # --- conversions ------------------------------------------------------------------------
@@ -115,11 +119,11 @@ class Kernel:
             saw = 0
             for o in state.saw[i]:
                 saw |= _MASK_OF_OUTCOME[o]
-            cache = state.cache[i]
+            cache, local = state.cache[i], state.gen_local[i]
             vcpus.append(
                 (state.pc[i], state.out[i], state.path[i], state.dec[i], state.in_cs[i],
                  v in u.wait_for, state.acc[i], state.mode[i], saw, cache.gfn, cache.gen,
-                 cache.busy)
+                 cache.busy, spte_code(state.spte_local[i]), local.gen, local.busy)
             )  # fmt: skip
         return (shared, *vcpus)
 
@@ -157,6 +161,8 @@ class Kernel:
                 frozenset(name for name, v in zip(self.consts.vcpus, vs, strict=True) if v[WAIT]),
                 s[UUPDATES],
             ),
+            spte_local=tuple(spte(v[SLOC]) for v in vs),
+            gen_local=tuple(Gen(v[GLGEN], v[GLBUSY]) for v in vs),
         )
 
     # --- the user contract --------------------------------------------------------------------
@@ -213,8 +219,9 @@ class Kernel:
 
     # --- the vCPU -----------------------------------------------------------------------------
 
-    def _build_vcpu_steps(self) -> dict[str, Callable[[tuple, tuple, int], tuple[tuple, tuple]]]:
-        """VcpuStep(v)'s actions by the pc they run at: (S, V, i) -> (S', V')."""
+    def _build_vcpu_steps(self) -> dict[str, Callable[[tuple, tuple, int], tuple | None]]:
+        """VcpuStep(v)'s actions by the pc they run at: (S, V, i) -> (S', V'), or None when the
+        step is not enabled (MakeMmioSpte while a zap waits for mmu_lock)."""
         c = self.consts
         gen_mod = c.gen_mod
         gfn_pos = self.gfn_pos
@@ -223,6 +230,10 @@ class Kernel:
         no_cache_in_flux = c.fix_no_cache_in_flux
         invalid_retries = c.invalid_retries
         mmio_sptes, no_spte_in_flux = c.mmio_sptes, c.fix_no_spte_in_flux
+        gen_before_walk = c.fix_gen_before_walk
+        after_miss = "ReadMmioGen" if gen_before_walk else "GetMmioSpte"
+        after_no_slot = "MakeMmioSpte" if mmio_sptes else "Emulate"
+        zap_waiting = self._zap_waiting
 
         def cache_hit(s, v, i):
             if v[CGFN] != v[ACC]:
@@ -234,7 +245,7 @@ class Kernel:
             """FillCache(v): the cache entry after vcpu_cache_mmio_info."""
             ca = cache_as[i]
             if no_cache_in_flux and s[BUSY][ca]:
-                return v[CGFN:]
+                return v[CGFN:SLOC]
             return (v[ACC], s[GEN][ca], s[BUSY][ca])
 
         def decided(s, v, i):
@@ -242,7 +253,7 @@ class Kernel:
             return "ram" if s[SLOTS][vcpu_as[i]][gfn_pos[v[ACC]]] == "ram" else "mmio"
 
         def retry(v):
-            return ("HwAccess", *v[OUT:INCS], False, False, *v[ACC:])
+            return ("HwAccess", v[OUT], v[PATH], "none", False, False, *v[ACC:SLOC], *NO_LOCALS)
 
         def set_spte(s, a, gi, code):
             row = s[SPTE][a]
@@ -253,54 +264,73 @@ class Kernel:
         def hw_access(s, v, i):
             code = s[SPTE][vcpu_as[i]][gfn_pos[v[ACC]]]
             if code == SPTE_RAM:
-                return s, ("EndAccess", "ram", "hw", v[DEC], True, *v[WAIT:])
-            pc = "CheckCache" if code >= 0 else "Lookup"
-            return s, (pc, *v[OUT:INCS], True, *v[WAIT:])
+                return s, ("EndAccess", "ram", "hw", *v[DEC:])
+            return s, ("CheckCache" if code >= 0 else "Lookup", *v[OUT:])
 
         def check_cache(s, v, i):
             if cache_hit(s, v, i):
-                return s, ("EndAccess", "mmio", "cache", decided(s, v, i), *v[INCS:])
-            return s, ("CheckSpte", *v[OUT:])
+                return s, ("EndAccess", "mmio", "cache", decided(s, v, i), True, *v[WAIT:])
+            return s, (after_miss, *v[OUT:INCS], True, *v[WAIT:])
+
+        def read_mmio_gen(s, v, i):
+            a = vcpu_as[i]
+            dec = decided(s, v, i)
+            return s, ("GetMmioSpte", v[OUT], v[PATH], dec, *v[INCS:GLGEN], s[GEN][a], s[BUSY][a])
+
+        def get_mmio_spte(s, v, i):
+            code = s[SPTE][vcpu_as[i]][gfn_pos[v[ACC]]]
+            if code < 0:
+                return s, retry(v)
+            return s, ("CheckSpte", *v[OUT:SLOC], code, *v[GLGEN:])
 
         def check_spte(s, v, i):
             a = vcpu_as[i]
-            code = s[SPTE][a][gfn_pos[v[ACC]]]
-            if code < 0:
-                return s, retry(v)
-            if not s[BUSY][a] and code == s[GEN][a] % gen_mod:
-                return s, ("FillFromSpte", v[OUT], v[PATH], decided(s, v, i), *v[INCS:])
-            return s, ("Lookup", *v[OUT:])
+            if gen_before_walk:
+                gen, busy = v[GLGEN], v[GLBUSY]
+            else:
+                gen, busy = s[GEN][a], s[BUSY][a]
+            if not busy and v[SLOC] == gen % gen_mod:
+                dec = v[DEC] if gen_before_walk else decided(s, v, i)
+                return s, ("FillFromSpte", v[OUT], v[PATH], dec, *v[INCS:SLOC], *NO_LOCALS)
+            return s, ("Lookup", v[OUT], v[PATH], "none", *v[INCS:SLOC], *NO_LOCALS)
 
         def fill_from_spte(s, v, i):
-            return s, ("EndAccess", "mmio", "spte", *v[DEC:CGFN], *filled(s, v, i))
+            return s, ("EndAccess", "mmio", "spte", *v[DEC:CGFN], *filled(s, v, i), *v[SLOC:])
 
         def lookup(s, v, i):
             slot = s[SLOTS][vcpu_as[i]][gfn_pos[v[ACC]]]
-            if slot == "ram":
-                return s, ("InstallRam", *v[OUT:])
             if slot == "invalid" and invalid_retries:
                 return s, retry(v)
-            return s, ("FillNoSlot", *v[OUT:])
+            pc = "InstallRam" if slot == "ram" else "FillNoSlot"
+            return s, (pc, *v[OUT:INCS], True, *v[WAIT:])
 
         def install_ram(s, v, i):
             s = set_spte(s, vcpu_as[i], gfn_pos[v[ACC]], SPTE_RAM)
             return s, ("EndAccess", "ram", "slow", *v[DEC:])
 
         def fill_no_slot(s, v, i):
-            return s, ("MarkMmioSpte", *v[OUT:CGFN], *filled(s, v, i))
+            return s, (after_no_slot, *v[OUT:CGFN], *filled(s, v, i), *v[SLOC:])
+
+        def make_mmio_spte(s, v, i):
+            a = vcpu_as[i]
+            if no_spte_in_flux and s[BUSY][a]:
+                return s, ("Emulate", *v[OUT:])
+            if zap_waiting(s):
+                return None
+            return s, ("MarkMmioSpte", *v[OUT:SLOC], s[GEN][a] % gen_mod, *v[GLGEN:])
 
         def mark_mmio_spte(s, v, i):
-            a = vcpu_as[i]
-            if mmio_sptes and not (no_spte_in_flux and s[BUSY][a]):
-                s = set_spte(s, a, gfn_pos[v[ACC]], s[GEN][a] % gen_mod)
-            return s, ("Emulate", *v[OUT:])
+            s = set_spte(s, vcpu_as[i], gfn_pos[v[ACC]], v[SLOC])
+            return s, ("Emulate", *v[OUT:SLOC], SPTE_NONE, *v[GLGEN:])
 
         def emulate(s, v, i):
             if cache_hit(s, v, i):
                 return s, ("EndAccess", "mmio", "cache", decided(s, v, i), *v[INCS:])
+            return s, ("ReadGuest", *v[OUT:])
+
+        def read_guest(s, v, i):
             slot = s[SLOTS][vcpu_as[i]][gfn_pos[v[ACC]]]
-            o = "ram" if slot == "ram" else "mmio"
-            return s, ("EndAccess", o, "emulator", *v[DEC:])
+            return s, ("EndAccess", "ram" if slot == "ram" else "mmio", "emulator", *v[DEC:])
 
         def end_access(s, v, i):
             return s, ("Idle", "none", "none", "none", False, False, 0, "none", 0, *v[CGFN:])
@@ -308,15 +338,38 @@ class Kernel:
         return {
             "HwAccess": hw_access,
             "CheckCache": check_cache,
+            "ReadMmioGen": read_mmio_gen,
+            "GetMmioSpte": get_mmio_spte,
             "CheckSpte": check_spte,
             "FillFromSpte": fill_from_spte,
             "Lookup": lookup,
             "InstallRam": install_ram,
             "FillNoSlot": fill_no_slot,
+            "MakeMmioSpte": make_mmio_spte,
             "MarkMmioSpte": mark_mmio_spte,
             "Emulate": emulate,
+            "ReadGuest": read_guest,
             "EndAccess": end_access,
         }
+
+    def _hook_zaps(self, s: tuple) -> bool:
+        """RunHook zaps: ZapOnWrap and the wrap test on HookGen."""
+        c = self.consts
+        final = s[GEN][s[UAS]]
+        if c.fix_in_progress and c.fix_hook_first:
+            final += c.gen_step
+        if c.fix_wrap_any_as:
+            wraps = (final % c.gen_mod) // c.gen_step == 0
+        else:
+            wraps = final % c.gen_mod == 0
+        return c.zap_on_wrap and wraps
+
+    def _zap_waiting(self, s: tuple) -> bool:
+        """ZapWaiting: the updater is at a step that zaps under mmu_lock."""
+        phase = s[UPHASE]
+        return (phase == "hook" and self._hook_zaps(s)) or (
+            phase == "flush" and self.consts.flush_on_delete
+        )
 
     # --- the updater --------------------------------------------------------------------------
 
@@ -382,15 +435,11 @@ class Kernel:
             later = c.fix_in_progress and not c.fix_hook_first
             s2 = (*s[:UPHASE], "store" if later else "hook", s[UUPDATES])
         elif phase == "hook":
-            a = s[UAS]
-            hook_first = c.fix_in_progress and c.fix_hook_first
-            final = s[GEN][a] + c.gen_step if hook_first else s[GEN][a]
-            if c.fix_wrap_any_as:
-                wraps = (final % c.gen_mod) // c.gen_step == 0
-            else:
-                wraps = final % c.gen_mod == 0
-            spte = self._zap_all if c.zap_on_wrap and wraps else s[SPTE]
-            if hook_first:
+            zap = self._hook_zaps(s)
+            if zap and any(v[PC] == "MarkMmioSpte" for v in vs):
+                return None  # mmu_lock is held (MmuLockFree)
+            spte = self._zap_all if zap else s[SPTE]
+            if c.fix_in_progress and c.fix_hook_first:
                 s2 = (*s[:SPTE], spte, *s[UAS:UPHASE], "store", s[UUPDATES])
             else:
                 s2 = (*s[:SPTE], spte, *self._after_install(s))
@@ -405,6 +454,8 @@ class Kernel:
             s2 = (s[SLOTS], gen, busy, s[SPTE], *upd)
         elif phase == "flush":
             a = s[UAS]
+            if c.flush_on_delete and any(v[PC] == "MarkMmioSpte" for v in vs):
+                return None  # mmu_lock is held (MmuLockFree)
             if not c.flush_on_delete:
                 spte = s[SPTE]
             elif c.flush_zaps_all:
@@ -434,12 +485,14 @@ class Kernel:
                 a = self.vcpu_as[i]
                 for g in self.gfns:
                     saw = self._allowed(s, a, g)
-                    for m, first in self._first_step:
-                        v2 = (first, *v[OUT:INCS], True, v[WAIT], g, m, saw, *v[CGFN:])
+                    for m, first, in_cs in self._first_step:
+                        v2 = (first, *v[OUT:INCS], in_cs, v[WAIT], g, m, saw, *v[CGFN:])
                         found.append((UNFAIR, (s, *vs[:i], v2, *vs[i + 1 :])))
             else:
-                s2, v2 = self._vcpu_steps[pc](s, v, i)
-                found.append((i, (s2, *vs[:i], v2, *vs[i + 1 :])))
+                step = self._vcpu_steps[pc](s, v, i)
+                if step is not None:
+                    s2, v2 = step
+                    found.append((i, (s2, *vs[:i], v2, *vs[i + 1 :])))
         phase = s[UPHASE]
         if phase == "idle":
             updates, max_updates = s[UUPDATES], self.consts.max_updates
@@ -510,6 +563,9 @@ class Kernel:
             and (v[CGFN] == 0 or v[CGFN] in self.gfn_pos)
             and 0 <= v[CGEN] <= c.max_gen
             and isinstance(v[CBUSY], bool)
+            and (v[SLOC] == SPTE_NONE or 0 <= v[SLOC] < c.gen_mod)
+            and 0 <= v[GLGEN] <= c.max_gen
+            and isinstance(v[GLBUSY], bool)
         )
         if not type_ok:
             bad.add("TypeOK")

@@ -1,6 +1,6 @@
 """The spec's state: exactly its variables, as an immutable, hashable value.
 
-Why: the reference is the spec's twin, so a State holds the spec's fourteen variables and nothing
+Why: the reference is the spec's twin, so a State holds the spec's sixteen variables and nothing
 else, and an action returns a new State (the spec's primed variables) instead of mutating one.
 
 Representation (positions: see kvm_mmio.config):
@@ -15,6 +15,8 @@ cache       tuple of Cache(gfn, gen, busy)                  vCPU position
 dec ... path  tuples (saw: of frozensets of outcomes)       vCPU position
 upd         Upd(as_, change, stage, phase, wait_for,        (a record; ``as`` is ``as_``,
             updates)                                        ``waitFor`` ``wait_for``)
+spteLocal   tuple of Spte                                   vCPU position
+genLocal    tuple of Gen(gen, busy)                         vCPU position
 ==========  ==============================================  ===================================
 
 ``state_to_itf`` / ``state_from_itf`` convert a State to and from ITF values (Apalache ADR-015) the
@@ -38,6 +40,7 @@ from kvm_mmio.config import NO_CHANGE, Change, Constants
 __all__ = [
     "NO_CACHE",
     "NO_CHANGE",
+    "NO_GEN",
     "PCS",
     "PHASES",
     "SPTE_NONE",
@@ -47,6 +50,7 @@ __all__ = [
     "VCPU_VARIABLES",
     "Cache",
     "Change",
+    "Gen",
     "Spte",
     "State",
     "Upd",
@@ -88,6 +92,17 @@ NO_CACHE = Cache(0, 0, False)
 
 
 @attrs.frozen(slots=True)
+class Gen:
+    """A generation as one read of it gives it: [gen, busy] (genLocal's values)."""
+
+    gen: int
+    busy: bool
+
+
+NO_GEN = Gen(0, False)
+
+
+@attrs.frozen(slots=True)
 class Upd:
     """The memslot operation in progress (the spec's record ``upd``)."""
 
@@ -108,13 +123,17 @@ PCS = (
     "Idle",
     "HwAccess",
     "CheckCache",
+    "ReadMmioGen",
+    "GetMmioSpte",
     "CheckSpte",
     "FillFromSpte",
     "Lookup",
     "InstallRam",
     "FillNoSlot",
+    "MakeMmioSpte",
     "MarkMmioSpte",
     "Emulate",
+    "ReadGuest",
     "EndAccess",
 )
 PHASES = ("idle", "publish", "sync", "hook", "store", "flush")
@@ -138,6 +157,8 @@ class State:
     out: tuple[str, ...]
     path: tuple[str, ...]
     upd: Upd
+    spte_local: tuple[Spte, ...]
+    gen_local: tuple[Gen, ...]
 
 
 # TLA+ variable -> State field, in the order of the spec's VARIABLES (= vars).
@@ -156,10 +177,12 @@ VARIABLE_FIELDS: dict[str, str] = {
     "out": "out",
     "path": "path",
     "upd": "upd",
+    "spteLocal": "spte_local",
+    "genLocal": "gen_local",
 }
 VARIABLES = tuple(VARIABLE_FIELDS)
 # vcpuVars: the variables a vCPU owns (one entry each).
-VCPU_VARIABLES = ("dec", "pc", "acc", "mode", "inCS", "saw", "out", "path")
+VCPU_VARIABLES = ("dec", "pc", "acc", "mode", "inCS", "saw", "out", "path", "spteLocal", "genLocal")
 
 
 def initial_state(consts: Constants) -> State:
@@ -181,6 +204,8 @@ def initial_state(consts: Constants) -> State:
         out=("none",) * n,
         path=("none",) * n,
         upd=no_upd(0),
+        spte_local=(SPTE_NONE,) * n,
+        gen_local=(NO_GEN,) * n,
     )
 
 
@@ -241,6 +266,8 @@ def state_to_itf(consts: Constants, state: State) -> dict[str, Any]:
             "waitFor": {"#set": sorted(upd.wait_for)},
             "updates": upd.updates,
         },
+        "spteLocal": per_vcpu(state.spte_local, spte),
+        "genLocal": per_vcpu(state.gen_local, lambda g: {"gen": _int_itf(g.gen), "busy": g.busy}),
     }
 
 
@@ -339,6 +366,13 @@ class _Reader:
             self.boolean(fields["busy"], f"{where}.busy"),
         )
 
+    def gen(self, value: Any, where: str) -> Gen:
+        fields = self.record(value, where, ("gen", "busy"))
+        return Gen(
+            self.integer(fields["gen"], f"{where}.gen"),
+            self.boolean(fields["busy"], f"{where}.busy"),
+        )
+
     def change(self, value: Any, where: str) -> Change:
         fields = self.record(value, where, ("kind", "gfn", "to"))
         return Change(
@@ -396,6 +430,8 @@ class _Reader:
             out=per_vcpu("out", self.string),
             path=per_vcpu("path", self.string),
             upd=self.upd(*at("upd")),
+            spte_local=per_vcpu("spteLocal", self.spte),
+            gen_local=per_vcpu("genLocal", self.gen),
         )
 
 

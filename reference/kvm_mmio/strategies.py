@@ -36,6 +36,7 @@ _FIXES = (
     "flush_on_delete",
     "fix_no_spte_in_flux",
     "fix_cache_own_as",
+    "fix_gen_before_walk",
 )
 
 
@@ -56,7 +57,10 @@ def constants(
     nr_as = draw(st.integers(1, 2))
     era = draw(st.sampled_from(("A", "B")))
     if kernel_fixes_only:
-        fixes = {name: not name.startswith(("fix_no_spte", "fix_cache_own")) for name in _FIXES}
+        fixes = {
+            name: not name.startswith(("fix_no_spte", "fix_cache_own", "fix_gen_before"))
+            for name in _FIXES
+        }
     else:
         fixes = {name: draw(st.booleans()) for name in _FIXES}
     return Constants(

@@ -51,6 +51,7 @@ _KERNEL_FIXES = {
     "flush_on_delete": True,
     "fix_no_spte_in_flux": False,
     "fix_cache_own_as": False,
+    "fix_gen_before_walk": False,
 }
 
 # Kernel configurations, as the constants of the spec (generations, flush and fault behaviour).

@@ -134,15 +134,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _interrupt_on_termination() -> None:
     """SIGTERM and SIGHUP stop a command like Ctrl-C does, so that its cleanup (killing JVMs,
-    removing scratch folders) runs instead of Python dying on the spot."""
+    removing scratch folders) runs instead of Python dying on the spot.  Only the first of them
+    interrupts: a second one (``timeout`` forwarding its signal while a supervisor signals too, or
+    a second Ctrl-C) would otherwise interrupt the cleanup itself and orphan the JVMs, which run
+    in sessions of their own.  The cleanup is bounded (SIGTERM, a grace period, SIGKILL)."""
 
     def interrupt(signum: int, _frame: object) -> None:
+        for stop in _STOP_SIGNALS:
+            if signal.getsignal(stop) is not signal.SIG_IGN:
+                signal.signal(stop, signal.SIG_IGN)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, interrupt)
+    for signum in _STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, interrupt)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,6 +88,7 @@ def _flat_state(state: dict, vcpus: Sequence[str]) -> tuple[int, ...]:
         flat += [entry["gfn"], entry["gen"], int(entry["busy"])]
     dec, pc, acc, mode = (_map(state[name]) for name in ("dec", "pc", "acc", "mode"))
     in_cs, saw, out, path = (_map(state[name]) for name in ("inCS", "saw", "out", "path"))
+    spte_local, gen_local = _map(state["spteLocal"]), _map(state["genLocal"])
     for v in vcpus:
         seen = saw[v]["#set"]
         flat += [
@@ -99,6 +100,10 @@ def _flat_state(state: dict, vcpus: Sequence[str]) -> tuple[int, ...]:
             ("ram" in seen) + 2 * ("mmio" in seen),
             _OUTCOMES.index(out[v]),
             _PATHS.index(path[v]),
+            _SPTE_KINDS.index(spte_local[v]["kind"]),
+            spte_local[v]["gen"],
+            gen_local[v]["gen"],
+            int(gen_local[v]["busy"]),
         ]
     upd, change = state["upd"], state["upd"]["change"]
     flat += [

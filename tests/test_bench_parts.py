@@ -8,12 +8,9 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
+from ownprocs import ProcessTree, kvm_mmio_interruptible
 
 from kvm_mmio.config import load_model
 from kvm_mmio_conformance.vectors import VECTORS_DIR
@@ -154,47 +151,20 @@ def test_different_graphs_are_a_disagreement():
     assert "DIFFERENT" in render_text(result)
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (from /proc/PID/task/TID/children)."""
-    found: set[int] = set()
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found.update(int(child) for child in children.read_text().split())
-        except OSError:
-            continue
-    for child in list(found):
-        found |= _descendants(child)
-    return found
-
-
-def _is_java(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "java"
-    except OSError:
-        return False
-
-
 @pytest.mark.tlc
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupting_the_bench_leaves_no_process_behind(signum):
-    scratch = set(Path(tempfile.gettempdir()).glob("kvm-mmio-bench-*"))
-    command = [sys.executable, "-m", "kvm_mmio_tools.cli", "bench", "--size", "small"]
+def test_interrupting_the_bench_leaves_no_process_behind(signum, scratch):
+    command = kvm_mmio_interruptible("bench", "--size", "small")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tree = ProcessTree(process.pid)
     try:
-        deadline = time.monotonic() + 60
-        below: set[int] = set()
-        while time.monotonic() < deadline:  # until the first model's JVM runs
-            below = _descendants(process.pid)
-            if any(_is_java(pid) for pid in below):
-                break
-            time.sleep(0.1)
-        assert any(_is_java(pid) for pid in below), "no JVM started within 60 s"
+        assert tree.wait_for_java(1, limit=60), "no JVM started within 60 s"
         process.send_signal(signum)
-        _, err = process.communicate(timeout=60)
+        tree.wait(process, timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+    _, err = process.communicate()
     assert process.returncode == 130 and "interrupted" in err
-    assert [pid for pid in below if Path(f"/proc/{pid}").exists()] == []
-    assert set(Path(tempfile.gettempdir()).glob("kvm-mmio-bench-*")) <= scratch
+    assert tree.survivors() == []
+    assert list(scratch.iterdir()) == []

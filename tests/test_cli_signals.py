@@ -7,10 +7,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
+from ownprocs import kvm_mmio_interruptible
 
 
 def _alive(pid: int) -> bool:
@@ -25,7 +25,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.tlc
 @pytest.mark.parametrize("first", [signal.SIGTERM, signal.SIGINT])
 def test_a_second_signal_during_cleanup_still_kills_the_jvm(first):
-    command = [sys.executable, "-m", "kvm_mmio_tools.cli", "--log-json", "-v", "check", "safe"]
+    command = kvm_mmio_interruptible("--log-json", "-v", "check", "safe")  # SIGINT too
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )

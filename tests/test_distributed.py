@@ -4,15 +4,16 @@ starts outlives the run (timeout, cancel, Ctrl-C, lost workers), and what listen
 and reported."""
 
 import json
+import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from ownprocs import ProcessTree, kvm_mmio_interruptible
 
 from kvm_mmio_tools.check import check_model
 from kvm_mmio_tools.cli import main
@@ -59,22 +60,27 @@ def _invariants_only(name: str) -> str:
     return with_checks(model.cfg_text, model.invariants, ())
 
 
-def _scratch_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")}
-
-
-def _our_jvms() -> list[str]:
-    found = subprocess.run(["pgrep", "-f", SCRATCH_PREFIX], capture_output=True, text=True)
-    return found.stdout.split()
+def _our_jvms(role: str = "") -> list[int]:
+    """The JVMs of distributed runs started by this test (in this process, scratch folders under
+    its own TMPDIR), optionally only those whose command line names ``role``."""
+    mine = f"{tempfile.gettempdir()}/{SCRATCH_PREFIX}"
+    found = []
+    for pid in ProcessTree(os.getpid()).java():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if mine in command and role in command:
+            found.append(pid)
+    return found
 
 
 @pytest.fixture
-def leaves_nothing():
+def leaves_nothing(scratch):
     """The test leaves no JVM and no scratch folder of a distributed run behind."""
-    before = _scratch_dirs()
     yield
     assert _our_jvms() == []
-    assert _scratch_dirs() <= before
+    assert list(scratch.iterdir()) == []
 
 
 def test_misreport_is_doubted():
@@ -254,15 +260,21 @@ def test_cancel_stops_every_jvm(leaves_nothing):
 @pytest.mark.tlc
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_stops_every_jvm(signum, leaves_nothing):
-    command = [sys.executable, "-m", "kvm_mmio_tools.cli", "check", "safe", "--distributed"]
+def test_interrupt_stops_every_jvm(signum, scratch):
+    command = kvm_mmio_interruptible("check", "safe", "--distributed")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while len(_our_jvms()) < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=60)
+    tree = ProcessTree(process.pid)
+    try:
+        assert len(tree.wait_for_java(3)) >= 3  # the server and both workers
+        process.send_signal(signum)
+        tree.wait(process, timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    _, err = process.communicate()
     assert process.returncode == 130 and "interrupted" in err
+    assert tree.survivors() == []
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.tlc
@@ -275,14 +287,14 @@ def test_losing_every_worker_ends_the_run(leaves_nothing):
 
     thread = threading.Thread(target=target)
     thread.start()
-    pattern, workers = f"{SCRATCH_PREFIX}.*TLCWorker", []
+    workers: list[int] = []
     deadline = time.monotonic() + 60
     while len(workers) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-        pgrep = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
-        workers = pgrep.stdout.split()
+        workers = _our_jvms("TLCWorker")
     time.sleep(3)  # registered and working
-    subprocess.run(["kill", "-KILL", *workers], check=True)
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
     thread.join(timeout=90)
     assert not thread.is_alive()
     assert "lost every worker before it finished" in found["run"].doubts

@@ -132,18 +132,16 @@ def test_without_kvm_the_json_marks_the_operations_skipped_too(no_kvm, capsys):
     }
 
 
-def test_without_the_vectors_file_the_operations_say_so_and_nothing_was_compared(
-    monkeypatch, tmp_path, capsys
+@pytest.mark.parametrize("kvm", [None, "/dev/kvm not present"])
+def test_a_missing_vectors_file_is_bad_input_before_anything_runs(
+    kvm, monkeypatch, tmp_path, capsys
 ):
-    monkeypatch.setattr(live, "kvm_unavailable_reason", lambda: None)
+    monkeypatch.setattr(live, "kvm_unavailable_reason", lambda: kvm)
     missing = tmp_path / "operations.json"
-    assert main(["live", "--check", "ops", "--vectors", str(missing)]) == 3
-    out = capsys.readouterr().out
-    assert f"skipped: no operations vectors to run: {missing} does not exist yet" in out
-    assert out.rstrip().endswith(
-        "kernel and reference were not compared: 0 of 0 check(s) that ran (0 skipped); "
-        "operations vectors skipped"
-    )
+    assert main(["live", "--check", "ops", "--vectors", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"kvm-mmio: error: --vectors {missing}: no such file\n"
 
 
 @pytest.mark.live

@@ -9,17 +9,66 @@ from kvm_mmio.trace import replay
 from kvm_mmio_tools.cli import main
 
 
-def test_plain_output_shows_verdicts_and_counterexamples(capsys):
+def test_plain_output_is_the_verdict_table_in_manifest_order(capsys):
+    # Named models come in manifest order, with their first counterexample.
     assert main(["explore", "bug_no_flush", "host"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "exploring 2 model(s): bug_no_flush host"
-    verdict = next(line for line in out if line.startswith("ok   bug_no_flush"))
-    recorded = load_model("bug_no_flush")
-    assert verdict.split()[2:4] == [f"{recorded.recorded_states:,}", str(recorded.recorded_depth)]
-    assert verdict.endswith("violated: ObservationsAllowed")
+    assert out[0] == "exploring 2 model(s): host bug_no_flush"
+    assert out[1].split() == [
+        "model", "expected", "explorer", "found", "agree", "states", "depth", "time"
+    ]  # fmt: skip
+    host, flush = out[2], next(line for line in out if line.startswith("bug_no_flush"))
+    counts = {
+        name: [f"{load_model(name).recorded_states:,}", str(load_model(name).recorded_depth)]
+        for name in ("host", "bug_no_flush")
+    }
+    assert host.split()[:6] == ["host", "holds", "holds", "yes", *counts["host"]]
+    assert flush.split()[:8] == [
+        "bug_no_flush", "violates", "ObservationsAllowed", "violates", "ObservationsAllowed",
+        "yes", *counts["bug_no_flush"],
+    ]  # fmt: skip
     assert any("counterexample for ObservationsAllowed (17 states):" in line for line in out)
-    assert any(line.startswith("ok   host") and line.endswith("violated: -") for line in out)
+    assert out[-2].startswith("agree: ")
     assert out[-1].startswith("2 of 2 model(s) as the manifest expects")
+
+
+def _edited_spec(tmp_path, monkeypatch, edit) -> None:
+    """A copy of the spec whose manifest ``edit(entry)`` changed, which the tools then read."""
+    shutil.copytree(spec_dir(), tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "models" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for entry in manifest["models"]:
+        edit(entry)
+    path.write_text(json.dumps(manifest))
+    monkeypatch.setenv("KVM_MMIO_SPEC_DIR", str(tmp_path))
+
+
+def test_a_whole_run_prints_only_the_counterexamples_the_manifest_does_not_expect(
+    tmp_path, monkeypatch, capsys
+):
+    def edit(entry):
+        entry["default"] = entry["name"] in ("bug_stale_cache", "bug_no_flush")
+        if entry["name"] == "bug_stale_cache":  # now expected to hold ObservationsAllowed
+            entry["expect"]["violated"].remove("ObservationsAllowed")
+            entry["expect"]["holds"].append("ObservationsAllowed")
+
+    _edited_spec(tmp_path, monkeypatch, edit)
+    assert main(["explore"]) == 1
+    out = capsys.readouterr().out
+    stale = next(line for line in out.splitlines() if line.startswith("bug_stale_cache"))
+    assert stale.split()[1:7] == [
+        "violates", "CachedMmioIsCurrent", "violates", "ObservationsAllowed",
+        "CachedMmioIsCurrent", "NO",
+    ]  # fmt: skip
+    assert "counterexample for ObservationsAllowed" in out
+    assert "counterexample for CachedMmioIsCurrent" not in out  # expected: not printed
+    assert out.count("counterexample for") == 1  # bug_no_flush's is expected too
+    assert out.splitlines()[-1].endswith("counterexamples: --traces, or name the models")
+    assert main(["explore", "--no-traces"]) == 1
+    assert "counterexample for" not in capsys.readouterr().out
+    assert main(["explore", "--traces"]) == 1
+    # The first of each model, and bug_stale_cache's unexpected one as well.
+    assert capsys.readouterr().out.count("counterexample for") == 3
 
 
 def test_json_has_the_check_commands_keys(capsys):
@@ -57,23 +106,30 @@ def test_unknown_model_is_a_one_line_error(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     (line,) = captured.err.splitlines()
-    assert line.startswith("kvm-mmio: error: unknown model 'nope'; known models: safe,")
+    assert line.startswith("kvm-mmio: error: unknown model nope; known models: safe,")
 
 
 def test_a_count_that_differs_from_the_manifest_fails(tmp_path, monkeypatch, capsys):
     states = load_model("host").recorded_states
-    models = tmp_path / "models"
-    shutil.copytree(spec_dir() / "models", models)
-    manifest = json.loads((models / "manifest.json").read_text())
-    for entry in manifest["models"]:
+
+    def edit(entry):
         if entry["name"] == "host":
             entry["recorded"]["distinct_states"] += 1
             entry["expect"]["holds"].remove("NoCacheWhileBusy")
             entry["expect"]["violated"].append("NoCacheWhileBusy")
-    (models / "manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setenv("KVM_MMIO_SPEC_DIR", str(tmp_path))
+
+    _edited_spec(tmp_path, monkeypatch, edit)
     assert main(["explore", "host"]) == 1
     out = capsys.readouterr().out
-    assert "FAIL host" in out
+    row = next(line for line in out.splitlines() if line.startswith("host"))
+    assert row.split()[1:6] == ["violates", "NoCacheWhileBusy", "holds", "NO", f"{states:,}"]
     assert "! NoCacheWhileBusy was expected to be violated but holds" in out
     assert f"! {states:,} distinct states; TLC recorded {states + 1:,}" in out
+
+
+def test_a_spec_folder_without_the_spec_is_bad_input(tmp_path, monkeypatch, capsys):
+    shutil.copytree(spec_dir() / "models", tmp_path / "models")  # no KvmMmio.tla
+    monkeypatch.setenv("KVM_MMIO_SPEC_DIR", str(tmp_path))
+    assert main(["explore", "host"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"no spec at {tmp_path} ($KVM_MMIO_SPEC_DIR): KvmMmio.tla missing" in line

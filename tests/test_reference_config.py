@@ -2,10 +2,13 @@
 spec's ASSUME says (a ValueError names the constant and what it may be), and the derived constants
 are the spec's."""
 
+import importlib.resources
 import re
+from pathlib import Path
 
 import pytest
 
+from kvm_mmio import config
 from kvm_mmio.config import (
     CONSTANT_NAMES,
     Change,
@@ -153,11 +156,25 @@ def test_cfg_syntax_errors_name_the_line(text, message):
         parse_cfg(text, where="x.cfg")
 
 
+def test_the_spec_is_the_installed_package_which_is_this_checkouts_spec_folder(monkeypatch):
+    monkeypatch.delenv("KVM_MMIO_SPEC_DIR", raising=False)
+    assert spec_dir() == Path(str(importlib.resources.files("kvm_mmio_spec")))
+    assert spec_dir() == Path(__file__).resolve().parent.parent / "spec"  # an editable install
+
+
+def test_a_missing_spec_package_says_how_to_get_one(monkeypatch):
+    monkeypatch.delenv("KVM_MMIO_SPEC_DIR", raising=False)
+    monkeypatch.setattr(config, "SPEC_PACKAGE", "kvm_mmio_spec_not_installed")
+    with pytest.raises(FileNotFoundError, match=r"no package kvm_mmio_spec_not_installed.*reinst"):
+        spec_dir()
+
+
 def test_spec_dir_from_the_environment(tmp_path, monkeypatch):
     real = load_model("host")
     monkeypatch.setenv("KVM_MMIO_SPEC_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="KVM_MMIO_SPEC_DIR"):
+    with pytest.raises(FileNotFoundError, match=r"\$KVM_MMIO_SPEC_DIR.*KvmMmio\.tla and models/"):
         spec_dir()
+    (tmp_path / "KvmMmio.tla").write_text((real.cfg_path.parents[1] / "KvmMmio.tla").read_text())
     models = tmp_path / "models"
     models.mkdir()
     (models / "host.cfg").write_text(real.cfg_path.read_text())
@@ -175,6 +192,7 @@ def test_a_cfg_with_bad_constants_names_the_file(tmp_path, monkeypatch):
     models.mkdir()
     (models / "host.cfg").write_text(real.cfg_path.read_text().replace("NrAs = 1", "NrAs = 5"))
     (models / "manifest.json").write_text((real.cfg_path.parent / "manifest.json").read_text())
+    (tmp_path / "KvmMmio.tla").write_text((real.cfg_path.parents[1] / "KvmMmio.tla").read_text())
     monkeypatch.setenv("KVM_MMIO_SPEC_DIR", str(tmp_path))
     with pytest.raises(ValueError, match=r"host\.cfg: NrAs: must be 1 or 2, got 5"):
         load_model("host")

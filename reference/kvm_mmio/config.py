@@ -14,6 +14,7 @@ Positions: the reference represents TLA+ functions as tuples.  A vCPU's position
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import re
@@ -29,6 +30,7 @@ __all__ = [
     "KINDS",
     "MODES",
     "NO_CHANGE",
+    "SPEC_DIR_VARIABLE",
     "CfgFile",
     "Change",
     "Constants",
@@ -412,16 +414,41 @@ def parse_cfg(text: str, where: str = "cfg") -> CfgFile:
 # --- Models ------------------------------------------------------------------------------------
 
 
+SPEC_DIR_VARIABLE = "KVM_MMIO_SPEC_DIR"
+SPEC_PACKAGE = "kvm_mmio_spec"
+_SPEC_FILES = ("KvmMmio.tla", "models/manifest.json")
+
+
 def spec_dir() -> Path:
-    """The folder of KvmMmio.tla and models/: $KVM_MMIO_SPEC_DIR, else the checkout's spec/."""
-    override = os.environ.get("KVM_MMIO_SPEC_DIR")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "spec"
-    if not (path / "models" / "manifest.json").is_file():
+    """The folder of KvmMmio.tla and models/ (FileNotFoundError saying what is missing where).
+
+    Why two sources: the spec ships inside the installed package ``kvm_mmio_spec`` (in an editable
+    install, the checkout's spec/ folder), and $KVM_MMIO_SPEC_DIR points every tool at another
+    copy, for someone editing the spec.
+    """
+    override = os.environ.get(SPEC_DIR_VARIABLE)
+    if override:
+        path, source = Path(override), f"${SPEC_DIR_VARIABLE}"
+    else:
+        path, source = _packaged_spec(), f"the package {SPEC_PACKAGE}"
+    missing = [name for name in _SPEC_FILES if not (path / name).is_file()]
+    if missing:
         raise FileNotFoundError(
-            f"no spec models at {path} (expected models/manifest.json there; "
-            f"set KVM_MMIO_SPEC_DIR to the folder of KvmMmio.tla)"
+            f"no spec at {path} ({source}): {' and '.join(missing)} missing; "
+            f"set {SPEC_DIR_VARIABLE} to a folder holding KvmMmio.tla and models/manifest.json"
         )
     return path
+
+
+def _packaged_spec() -> Path:
+    try:
+        return Path(str(importlib.resources.files(SPEC_PACKAGE)))
+    except ModuleNotFoundError:
+        raise FileNotFoundError(
+            f"the spec is not installed (no package {SPEC_PACKAGE}): reinstall kvm-mmio-spec "
+            f"(in a checkout: bash tools/setup.sh), or set {SPEC_DIR_VARIABLE} to the folder of "
+            "KvmMmio.tla"
+        ) from None
 
 
 @attrs.frozen

@@ -66,7 +66,7 @@ def _own_peak_kib() -> int:
 def measure_tlc(name: str) -> dict[str, Any]:
     """TLC (one worker, the options of `kvm-mmio check`) on model ``name``'s complete run."""
     from kvm_mmio_tools.check import JAVA_OPTS
-    from kvm_mmio_tools.models import select_models, spec_dir, with_checks
+    from kvm_mmio_tools.models import copy_modules, select_models, with_checks
     from kvm_mmio_tools.tlc import run_tlc
 
     (model,) = select_models([name])
@@ -74,8 +74,7 @@ def measure_tlc(name: str) -> dict[str, Any]:
     properties = tuple(n for n in model.properties if n not in model.expect_violated)
     folder = Path(tempfile.mkdtemp(prefix=f"kvm-mmio-bench-{name}-"))
     try:
-        for module in spec_dir().glob("*.tla"):
-            shutil.copy(module, folder)
+        copy_modules(folder)
         cfg = folder / "bench.cfg"
         cfg.write_text(with_checks(model.cfg_text, invariants, properties))
         result = run_tlc(

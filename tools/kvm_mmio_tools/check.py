@@ -24,7 +24,7 @@ from pathlib import Path
 
 import attrs
 
-from kvm_mmio_tools.models import Model, spec_dir, with_checks
+from kvm_mmio_tools.models import Model, copy_modules, with_checks
 from kvm_mmio_tools.tlc import Outcome, Progress, TlcResult, TraceState, run_tlc
 
 __all__ = ["JAVA_OPTS", "ModelReport", "check_model", "check_models", "counterexamples"]
@@ -84,8 +84,7 @@ class _Runner:
 
     def __enter__(self) -> _Runner:
         self.folder = Path(tempfile.mkdtemp(prefix=f"kvm-mmio-check-{self.model.name}-"))
-        for module in spec_dir().glob("*.tla"):
-            shutil.copy(module, self.folder)
+        copy_modules(self.folder)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import attrs
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from kvm_mmio import strategies
 from kvm_mmio.actions import UPDATER_STEPS, VCPU_STEPS, successors
@@ -209,7 +210,14 @@ def draw_traces(
     def collect(document: dict) -> None:
         drawn.append(document)
 
-    collect()
+    # Hypothesis caches what it learns in ./.hypothesis of the current folder, whatever the
+    # database setting; a command must not write into the folder it is run from.
+    with tempfile.TemporaryDirectory(prefix="kvm-mmio-hypothesis-") as home:
+        set_hypothesis_home_dir(home)
+        try:
+            collect()
+        finally:
+            set_hypothesis_home_dir(None)  # back to Hypothesis's own default
     return drawn[:count]
 
 

@@ -6,4 +6,9 @@ class UsageError(Exception):
 
 
 class ToolError(Exception):
-    """A tool we depend on failed (java missing, TLC crashed or timed out): the CLI exits 3."""
+    """A tool we depend on failed (TLC crashed, /dev/kvm unusable): the CLI exits 3."""
+
+
+class ToolMissing(ToolError):
+    """Something the command needs is not installed (java, TLC's jar, the spec): the CLI exits 4,
+    so that a script can tell "install something" from "something broke" and from bad input."""

@@ -10,16 +10,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import attrs
 
+from kvm_mmio import config
 from kvm_mmio_conformance.atomicfile import write_text
-from kvm_mmio_tools.errors import UsageError
+from kvm_mmio_tools.errors import ToolMissing, UsageError
 
 __all__ = [
     "Model",
+    "copy_modules",
     "load_models",
+    "model_listing",
     "select_models",
     "spec_dir",
     "spec_variables",
@@ -31,12 +35,21 @@ _CHECK_LINE = re.compile(r"^(INVARIANTS?|PROPERTY|PROPERTIES)\b(.*)$", re.MULTIL
 
 
 def spec_dir() -> Path:
-    """spec/ of this checkout (or $KVM_MMIO_SPEC_DIR), where KvmMmio.tla and models/ live."""
-    override = os.environ.get("KVM_MMIO_SPEC_DIR")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "spec"
-    if not (path / "KvmMmio.tla").is_file():
-        raise UsageError(f"no spec at {path} (set KVM_MMIO_SPEC_DIR to the folder of KvmMmio.tla)")
-    return path
+    """The spec's folder (kvm_mmio.config.spec_dir), its absence as the CLI's error: bad input if
+    $KVM_MMIO_SPEC_DIR names a wrong folder, a missing tool if the installed package lacks it."""
+    try:
+        return config.spec_dir()
+    except FileNotFoundError as error:
+        if os.environ.get(config.SPEC_DIR_VARIABLE):
+            raise UsageError(str(error)) from None
+        raise ToolMissing(str(error)) from None
+
+
+def copy_modules(folder: Path) -> None:
+    """Copy every TLA+ module of the spec into ``folder``, a TLC run's scratch copy (TLC finds the
+    modules a spec EXTENDS next to it, and nothing is ever written into the spec's folder)."""
+    for module in spec_dir().glob("*.tla"):
+        shutil.copy(module, folder)
 
 
 def spec_variables(root: Path | None = None) -> tuple[str, ...]:
@@ -111,7 +124,9 @@ def load_models(root: Path | None = None) -> dict[str, Model]:
 
 
 def select_models(names: list[str], *, everything: bool = False) -> list[Model]:
-    """The named models, or the default set; an unknown name is a UsageError listing the known."""
+    """The named models, or the default set, in manifest order (each once, whatever the order on
+    the command line, so that reports read alike); an unknown name is a UsageError listing the
+    known ones."""
     models = load_models()
     if everything:
         return list(models.values())
@@ -120,7 +135,16 @@ def select_models(names: list[str], *, everything: bool = False) -> list[Model]:
     unknown = [name for name in names if name not in models]
     if unknown:
         raise UsageError(f"unknown model {', '.join(unknown)}; known models: {', '.join(models)}")
-    return [models[name] for name in names]
+    return [model for model in models.values() if model.name in names]
+
+
+def model_listing() -> str:
+    """What `--list` prints: each model of the manifest, whether it is in the default set, and its
+    summary."""
+    return "\n".join(
+        f"{model.name:<22} {'default' if model.default else '       '}  {model.summary}"
+        for model in load_models().values()
+    )
 
 
 def with_checks(cfg_text: str, invariants: tuple[str, ...], properties: tuple[str, ...]) -> str:

@@ -29,7 +29,7 @@ import attrs
 from kvm_mmio_tools.check import JAVA_OPTS
 from kvm_mmio_tools.errors import ToolError
 from kvm_mmio_tools.itf import tla_to_itf
-from kvm_mmio_tools.models import Model, spec_dir, spec_variables, with_checks
+from kvm_mmio_tools.models import Model, copy_modules, spec_variables, with_checks
 from kvm_mmio_tools.tlavalue import parse_state
 from kvm_mmio_tools.tlc import Outcome, Progress, run_tlc
 from kvm_mmio_tools.tlcgraph import DotEdge, check_declared, iter_dot, unescape_label
@@ -274,7 +274,7 @@ def tlc_graph(
         raise ToolError(f"{model.name} uses SYMMETRY: TLC's edges then point to representatives")
     folder = Path(tempfile.mkdtemp(prefix="kvm-mmio-graph-"))
     try:
-        shutil.copy(spec_dir() / "KvmMmio.tla", folder)
+        copy_modules(folder)
         (folder / "graph.cfg").write_text(with_checks(model.cfg_text, (), ()))
         result = run_tlc(
             folder / "KvmMmio.tla",

@@ -27,7 +27,7 @@ import attrs
 from kvm_mmio.actions import ACTIONS
 from kvm_mmio.state import PCS
 from kvm_mmio_tools.errors import ToolError
-from kvm_mmio_tools.models import Model, spec_dir
+from kvm_mmio_tools.models import Model, copy_modules
 from kvm_mmio_tools.tlc import Outcome, TlcResult, run_tlc
 
 __all__ = ["TraceVerdict", "batch_module", "pack", "packing", "validate_traces"]
@@ -234,8 +234,7 @@ def validate_traces(
         return []
     folder = Path(tempfile.mkdtemp(prefix="kvm-mmio-traces-"))
     try:
-        for module in ("KvmMmio.tla", "KvmMmioTrace.tla"):
-            shutil.copy(spec_dir() / module, folder)
+        copy_modules(folder)
         text, vcpus = batch_module(traces)
         (folder / "KvmMmioTraceData.tla").write_text(text)
         (folder / "traces.cfg").write_text(_cfg(model, vcpus))

@@ -17,6 +17,11 @@ from kvm_mmio_tools.progress import ProgressLine, StageLine
 
 __all__ = ["register"]
 
+EXIT_STATUSES = {
+    0: "no two measured things disagree (a missed target is reported, not an error)",
+    1: "two measured things disagree (state counts, graphs, trace verdicts, round trips)",
+}
+
 MAX_TRACES = 100_000
 MAX_SAMPLE = 100
 

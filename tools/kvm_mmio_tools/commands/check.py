@@ -8,7 +8,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from kvm_mmio_conformance.atomicfile import write_text
@@ -22,11 +22,30 @@ from kvm_mmio_tools.distributed_check import (
 )
 from kvm_mmio_tools.errors import UsageError
 from kvm_mmio_tools.itf import tlc_trace_to_itf
-from kvm_mmio_tools.models import Model, load_models, select_models, spec_variables, write_manifest
+from kvm_mmio_tools.models import (
+    Model,
+    model_listing,
+    select_models,
+    spec_variables,
+    write_manifest,
+)
 from kvm_mmio_tools.progress import ProgressLine, rate
 from kvm_mmio_tools.tlc import Progress
+from kvm_mmio_tools.verdict_table import (
+    InOrder,
+    VerdictTable,
+    add_trace_options,
+    shown_counterexamples,
+    summary,
+    trace_choice,
+)
 
 __all__ = ["register"]
+
+EXIT_STATUSES = {
+    0: "every model is as the manifest expects",
+    1: "a model is not: a verdict or a count differs, or its TLC run failed or timed out",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="JVMs at once (default 2)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per TLC run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--no-traces", action="store_true", help="do not print counterexamples")
+    add_trace_options(parser)
     parser.add_argument(
         "--diagram-dir",
         type=Path,
@@ -163,24 +182,6 @@ class _Status:
             self.line.clear()
 
 
-def _list() -> int:
-    for model in load_models().values():
-        mark = "default" if model.default else "       "
-        print(f"{model.name:<22} {mark}  {model.summary}")
-    return 0
-
-
-def _verdict_line(report: ModelReport) -> str:
-    status = "ok  " if report.ok else "FAIL"
-    states = f"{report.distinct_states:,}" if report.distinct_states is not None else "-"
-    depth = str(report.depth) if report.depth is not None else "-"
-    violated = " ".join(report.violated) or "-"
-    return (
-        f"{status} {report.name:<22} {states:>9} {depth:>5} {report.seconds:>7.1f}s  "
-        f"violated: {violated}"
-    )
-
-
 def _draw(report: ModelReport, folder: Path) -> list[Path]:
     """Each counterexample of the report as DIR/MODEL.CHECK.html."""
     written = []
@@ -198,12 +199,20 @@ def _draw(report: ModelReport, folder: Path) -> list[Path]:
     return written
 
 
-def _print_report(report: ModelReport, traces: bool) -> None:
-    print(_verdict_line(report))
+def _print_report(report: ModelReport, row: str, traces: str, notes: Sequence[str] = ()) -> bool:
+    """The model's row, its problems, notes and chosen counterexamples (``traces``, see
+    trace_choice); whether one was left out that --traces would show."""
+    print(row)
     for problem in report.problems:
-        print(f"     ! {problem}")
-    if traces and (found := report.first_counterexample()) is not None:
-        print("\n".join("     " + line for line in render_counterexample(*found).splitlines()))
+        print(f"  ! {problem}")
+    for note in notes:
+        print(f"  {note}")
+    first = report.first_counterexample()
+    shown = shown_counterexamples(report, first[0] if first else None, traces)
+    for name in shown:
+        text = render_counterexample(name, report.counterexamples[name])
+        print("\n".join("    " + line for line in text.splitlines()))
+    return traces == "unexpected" and len(shown) < len(report.counterexamples)
 
 
 def _as_json(report: ModelReport) -> dict:
@@ -228,8 +237,45 @@ def _as_json(report: ModelReport) -> dict:
     }
 
 
+class _Output:
+    """What the command prints as models finish: the table's rows in manifest order, each with
+    its problems, notes, diagrams and chosen counterexamples (nothing with --json)."""
+
+    def __init__(self, args: argparse.Namespace, models: list[Model], status: _Status):
+        self.args, self.status = args, status
+        self.models = {model.name: model for model in models}
+        self.table = VerdictTable.for_models(models, "TLC found")
+        self.traces = trace_choice(args)
+        self.rows = InOrder([model.name for model in models], self._emit)
+        self.hidden = False
+
+    def header(self, how: str) -> None:
+        if not self.args.json:
+            names = " ".join(self.models)
+            print(f"checking {len(self.models)} model(s) with {how}: {names}")
+            print(self.table.header())
+            sys.stdout.flush()
+
+    def _emit(self, printer: Callable[[], bool]) -> None:
+        with self.status.paused():
+            self.hidden |= printer()
+            sys.stdout.flush()
+
+    def done(self, report: ModelReport, notes: Sequence[str] = ()) -> None:
+        self.status.finish(report.name)
+        drawn = _draw(report, self.args.diagram_dir) if self.args.diagram_dir is not None else []
+        if self.args.json:
+            return
+        notes = [*(f"diagram: {path}" for path in drawn), *notes]
+        row = self.table.row(self.models[report.name], report)
+        self.rows.add(report.name, lambda: _print_report(report, row, self.traces, notes))
+
+    def summary(self, reports: list[ModelReport]) -> None:
+        print(summary(reports, self.status.elapsed(), self.hidden))
+
+
 def _run_distributed(
-    args: argparse.Namespace, models: list[Model], status: _Status
+    args: argparse.Namespace, models: list[Model], status: _Status, output: _Output
 ) -> list[tuple[ModelReport, dict]]:
     """--distributed: each model's report with its mode and notes; warnings go to stderr."""
 
@@ -238,17 +284,7 @@ def _run_distributed(
             print(f"warning: {text}", file=sys.stderr)
 
     def on_done(report: DistributedReport) -> None:
-        status.finish(report.report.name)
-        drawn = _draw(report.report, args.diagram_dir) if args.diagram_dir is not None else []
-        if not args.json:
-            with status.paused():
-                _print_report(report.report, traces=not args.no_traces)
-                for path in drawn:
-                    print(f"     diagram: {path}")
-                print(f"     mode: {report.mode}")
-                for note in report.notes:
-                    print(f"     ~ {note}")
-                sys.stdout.flush()
+        output.done(report.report, [f"mode: {report.mode}", *(f"~ {n}" for n in report.notes)])
 
     results = check_models_distributed(
         models,
@@ -269,32 +305,20 @@ def _run_distributed(
 def run(args: argparse.Namespace) -> int:
     _validate(args)
     if args.list:
-        return _list()
+        print(model_listing())
+        return 0
     models = select_models(args.models, everything=args.all)
     if args.print_worker_command:
         for model in models:
             print(worker_commands_text(model, workers=args.workers, fpset=args.fpset))
         return 0
     status = _Status(len(models), ProgressLine(enabled=False if args.json else None))
-
-    def on_done(report: ModelReport) -> None:
-        status.finish(report.name)
-        drawn = _draw(report, args.diagram_dir) if args.diagram_dir is not None else []
-        if not args.json:
-            with status.paused():
-                _print_report(report, traces=not args.no_traces)
-                for path in drawn:
-                    print(f"     diagram: {path}")
-                sys.stdout.flush()
-
-    if not args.json:
-        how = "distributed TLC" if args.distributed else "TLC"
-        print(f"checking {len(models)} model(s) with {how}: {' '.join(m.name for m in models)}")
-        print(f"     {'model':<22} {'states':>9} {'depth':>5} {'time':>8}")
+    output = _Output(args, models, status)
+    output.header("distributed TLC" if args.distributed else "TLC")
     extras: dict[str, dict] = {}
     with status.ticking():
         if args.distributed:
-            pairs = _run_distributed(args, models, status)
+            pairs = _run_distributed(args, models, status, output)
             reports = [report for report, _ in pairs]
             extras = {report.name: extra for report, extra in pairs}
         else:
@@ -305,7 +329,7 @@ def run(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 on_progress=status.progress,
                 on_start=status.start,
-                on_done=on_done,
+                on_done=output.done,
             )
     ok = all(report.ok for report in reports)
     if args.record:
@@ -322,9 +346,5 @@ def run(args: argparse.Namespace) -> int:
         documents = [_as_json(report) | extras.get(report.name, {}) for report in reports]
         print(json.dumps({"ok": ok, "models": documents}))
     else:
-        matched = sum(report.ok for report in reports)
-        print(
-            f"{matched} of {len(reports)} model(s) as the manifest expects "
-            f"({status.elapsed():.1f}s wall)"
-        )
+        output.summary(reports)
     return 0 if ok else 1

@@ -26,6 +26,13 @@ from kvm_mmio_tools.progress import ProgressLine
 
 __all__ = ["register"]
 
+EXIT_STATUSES = {
+    0: "no must-tier case failed (should and may failures are reported, not counted)",
+    1: "a must-tier case failed (with --mutants: a mutant survived)",
+    3: "the implementation did not start or answer hello",
+    4: None,
+}
+
 EXIT_OK, EXIT_FAILED = 0, 1
 
 

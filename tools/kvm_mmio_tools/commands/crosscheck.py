@@ -14,6 +14,11 @@ from kvm_mmio_tools.progress import ProgressLine, StageLine
 
 __all__ = ["register"]
 
+EXIT_STATUSES = {
+    0: "TLC and the reference agree on everything compared",
+    1: "they disagree somewhere, or a TLC run failed",
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(

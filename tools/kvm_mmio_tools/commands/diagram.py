@@ -12,6 +12,8 @@ from kvm_mmio_tools.errors import UsageError
 
 __all__ = ["default_output", "register"]
 
+EXIT_STATUSES = {1: None, 3: None, 4: None}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(

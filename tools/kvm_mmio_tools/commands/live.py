@@ -25,6 +25,13 @@ from kvm_mmio_tools.progress import ProgressLine
 
 __all__ = ["register"]
 
+EXIT_STATUSES = {
+    0: "the kernel and the reference agree on everything that ran",
+    1: "they disagree",
+    3: "/dev/kvm is unusable, nothing could run, or a run failed",
+    4: None,
+}
+
 EXIT_OK, EXIT_DISAGREE, EXIT_TOOL = 0, 1, 3
 OPERATIONS = "ops"  # the operations vectors, selectable like a check
 SELECTABLE = (*CHECK_NAMES, OPERATIONS)
@@ -78,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     selected = args.checks or SELECTABLE
     names = tuple(name for name in CHECK_NAMES if name in selected)
     with_operations = OPERATIONS in selected
+    if with_operations and not args.vectors.is_file():
+        raise UsageError(f"--vectors {args.vectors}: no such file")
     reason = kvm_unavailable_reason()
     if reason is not None:
         if args.json:

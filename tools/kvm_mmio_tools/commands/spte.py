@@ -27,6 +27,8 @@ from kvm_mmio_tools.errors import UsageError
 
 _NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+)|([0-9]+)")
 
+EXIT_STATUSES = {1: None, 3: None, 4: None}
+
 
 def parse_number(field: str, text: str) -> int:
     """A command-line number, 0x-hex or decimal; ranges are checked by kvm_mmio.spte."""

@@ -116,6 +116,10 @@ def test_json_report_has_the_documented_keys(mixed_report):
     document = json.loads(json.dumps(render_json(mixed_report)))
     assert list(document) == [
         "ok",
+        "require",
+        "planned",
+        "ran",
+        "stopped",
         "passed",
         "failed",
         "skipped",
@@ -125,6 +129,9 @@ def test_json_report_has_the_documented_keys(mixed_report):
         "cases",
     ]
     assert document["ok"] is False
+    assert (document["require"], document["stopped"]) == ("must", None)
+    assert document["planned"] == len(document["cases"])
+    assert document["ran"] == document["passed"] + document["failed"]
     assert document["passed"] + document["failed"] + document["skipped"] == len(document["cases"])
     assert document["summary"] == summary(mixed_report)
     failed = next(case for case in document["cases"] if case["status"] == "failed")

@@ -6,7 +6,9 @@ reference) and known to be wrong (the mutants), and a Python implementer gets a 
     python -m kvm_mmio_conformance.stdio_server package.module:factory
 
 A line that is not JSON, or a method that raises, is answered {"error"} (the traceback goes to
-stderr) and the next line is read; end of input ends the server.
+stderr) and the next line is read; end of input ends the server. It speaks protocol 2 whatever the
+adapter's hello says: a message's "id" is copied into its answer, so the suite can match every
+answer to its request.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import traceback
 from typing import Any, TextIO
 
 from kvm_mmio_conformance.inprocess import load_factory
-from kvm_mmio_conformance.protocol import dispatch
+from kvm_mmio_conformance.protocol import PROTOCOL_VERSION, dispatch
 
 __all__ = ["main", "serve"]
 
@@ -25,13 +27,19 @@ __all__ = ["main", "serve"]
 def _answer(adapter: Any, line: str) -> Any:
     try:
         message = json.loads(line)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         return {"error": f"message: not valid JSON ({error})"}
     try:
-        return dispatch(adapter, message)
+        answer = dispatch(adapter, message)
     except Exception as error:
         traceback.print_exc(file=sys.stderr)
-        return {"error": f"{type(error).__name__}: {error}"}
+        answer = {"error": f"{type(error).__name__}: {error}"}
+    if isinstance(message, dict) and isinstance(answer, dict):
+        if message.get("op") == "hello" and "error" not in answer:
+            answer = {**answer, "protocol": PROTOCOL_VERSION}
+        if "id" in message:
+            answer = {**answer, "id": message["id"]}
+    return answer
 
 
 def serve(adapter: Any, stdin: TextIO, stdout: TextIO) -> int:

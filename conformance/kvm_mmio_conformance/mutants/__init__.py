@@ -22,26 +22,33 @@ from kvm_mmio_conformance.mutants.base import SpteArithmetic
 from kvm_mmio_conformance.mutants.bit0_kept_era_a import Bit0KeptEraA
 from kvm_mmio_conformance.mutants.cache_in_flux import CacheInFlux
 from kvm_mmio_conformance.mutants.caching_disabled_ignored import CachingDisabledIgnored
+from kvm_mmio_conformance.mutants.caching_off_at_51 import CachingOffAt51
 from kvm_mmio_conformance.mutants.check_ignores_generation import CheckIgnoresGeneration
 from kvm_mmio_conformance.mutants.corrupt_cache import CorruptCache
 from kvm_mmio_conformance.mutants.ept_access_mask import EptAccessMask
 from kvm_mmio_conformance.mutants.ept_suppress_ve_missing import EptSuppressVeMissing
 from kvm_mmio_conformance.mutants.full_generation_compare import FullGenerationCompare
+from kvm_mmio_conformance.mutants.gen_mask_18_in_v6 import GenMask18InV6
 from kvm_mmio_conformance.mutants.gen_mask_20_in_v6 import GenMask20InV6
+from kvm_mmio_conformance.mutants.gfn_mask_by_cache_bits import GfnMaskByCacheBits
 from kvm_mmio_conformance.mutants.gfn_off_by_one import GfnOffByOne
 from kvm_mmio_conformance.mutants.high_read_narrow_v50 import HighReadNarrowV50
 from kvm_mmio_conformance.mutants.hook_late import HookLate
 from kvm_mmio_conformance.mutants.in_progress_stored import InProgressStored
 from kvm_mmio_conformance.mutants.in_progress_unchecked import InProgressUnchecked
+from kvm_mmio_conformance.mutants.is_mmio_single_bit import IsMmioSingleBit
 from kvm_mmio_conformance.mutants.l1tf_flag_ignored import L1tfFlagIgnored
 from kvm_mmio_conformance.mutants.l1tf_phys_bits import L1tfPhysBits
+from kvm_mmio_conformance.mutants.l1tf_window_at_47 import L1tfWindowAt47
 from kvm_mmio_conformance.mutants.mmio_mask_not_cleared import MmioMaskNotCleared
 from kvm_mmio_conformance.mutants.model_base import SwitchedOff
 from kvm_mmio_conformance.mutants.never_caches import NeverCaches
 from kvm_mmio_conformance.mutants.no_flush import NoFlush
 from kvm_mmio_conformance.mutants.no_l1tf_relocation import NoL1tfRelocation
 from kvm_mmio_conformance.mutants.no_wrap_zap import NoWrapZap
+from kvm_mmio_conformance.mutants.ordered_gen_compare import OrderedGenCompare
 from kvm_mmio_conformance.mutants.stale_cache import StaleCache
+from kvm_mmio_conformance.mutants.v50_mark_masked_out import V50MarkMaskedOut
 from kvm_mmio_conformance.mutants.v51_shift_in_v6 import V51ShiftInV6
 from kvm_mmio_conformance.mutants.v51_without_bug import V51WithoutBug
 from kvm_mmio_conformance.mutants.vm_never_caches import VmNeverCaches
@@ -72,6 +79,13 @@ SPTE_MUTANTS: dict[str, type[SpteArithmetic]] = {
         CachingDisabledIgnored,
         AccessExecKept,
         EptSuppressVeMissing,
+        L1tfWindowAt47,
+        CachingOffAt51,
+        OrderedGenCompare,
+        IsMmioSingleBit,
+        GfnMaskByCacheBits,
+        V50MarkMaskedOut,
+        GenMask18InV6,
     )
 }
 # name -> class: one per fix switch of MODEL.md, in its table's order, then "never caches".

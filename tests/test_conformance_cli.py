@@ -54,8 +54,9 @@ def test_case_patterns_and_junit(capsys, tmp_path):
     argv = [*REFERENCE, "--case", "v6-ept-*-check-*", "--case", "error-era", "--junit", str(junit)]
     status, out, _ = run(capsys, argv)
     assert status == 0
-    assert "total                      6       0        0" in out
-    assert junit.read_text(encoding="utf-8").count("<testcase ") == 6
+    # eleven checks of v6 EPT (the spte older, equal, newer, marked, one wrap apart...) + one
+    assert "total                     12       0        0" in out
+    assert junit.read_text(encoding="utf-8").count("<testcase ") == 12
 
 
 def test_an_unknown_case_is_a_usage_error(capsys):
@@ -102,3 +103,7 @@ def test_mutants_table_and_json(capsys):
     assert verdicts == {name: name not in MODEL_MUTANTS for name in MUTANTS}
     levels = {mutant["name"]: mutant["killed_at"] for mutant in document["mutants"]}
     assert levels["stale-cache"] == "operations" and levels["hook-late"] == "steps"
+    kernel = {mutant["name"]: mutant["kernel_killed_by"] for mutant in document["mutants"]}
+    assert kernel["hook-late"] is None  # a race: no kernel can be asked
+    assert kernel["stale-cache"] == []  # the spte layer alone cannot kill it in either view
+    assert "v6-ept-p46c46-l1tf-check-newer" in kernel["ordered-gen-compare"]

@@ -22,7 +22,7 @@ def access(gfn):
 def header(layer, cases):
     return {
         "schema": f"kvm-mmio-{layer}-vectors",
-        "version": 1,
+        "version": 2 if layer == "operations" else 1,
         "generator": {"name": "tests", "version": 1},
         "count": len(cases),
         "notes": {},

@@ -132,6 +132,17 @@ def rerun_command(target: str, case: Case) -> str:
     return f"kvm-mmio conformance {target} --layer {case.layer}{tier} --case {shlex.quote(case.id)}"
 
 
+def _unrepeated(message: dict[str, Any], section: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(n, the single message) when `message` is a repeated operation the implementation does
+    not take whole (it does not declare "repeat"): the runner sends the single one n times and
+    judges the last answer; else (1, message)."""
+    operation = message.get("operation")
+    if message["op"] != "operation" or "repeat" not in operation or section.get("repeat"):
+        return 1, message
+    single = {key: value for key, value in operation.items() if key != "repeat"}
+    return operation["repeat"], {**message, "operation": single}
+
+
 def run_case(
     channel: Channel,
     implementation: Implementation,
@@ -147,15 +158,22 @@ def run_case(
     if reason:
         return CaseResult(case, "skipped", reason)
     ids = ids if ids is not None else MessageIds()
-    observes = implementation.capabilities[case.layer].get("observes", ())
+    section = implementation.capabilities[case.layer]
+    observes = section.get("observes", ())
     for index, exchange in enumerate(case.exchanges):
         checks = [(exchange.message, exchange.expected)]
         wants_state = exchange.message["op"] in ("reset", "step") and "state" in exchange.expected
         if wants_state and "state" in observes:
             checks.append(({"op": "state"}, {"state": exchange.expected["state"]}))
         for message, expected in checks:
+            times, sent = _unrepeated(message, section)
             try:
-                observed = channel.call({**message, "id": ids.take()}, until=until)
+                for time_ in range(1, times):
+                    answer = channel.call({**sent, "id": ids.take()}, until=until)
+                    if not isinstance(answer, dict) or "error" in answer:
+                        why = f"change {time_} of the {times} of a repeat refused: {answer}"
+                        return CaseResult(case, "failed", why, index, message, expected, answer)
+                observed = channel.call({**sent, "id": ids.take()}, until=until)
             except DeadlineExceeded:
                 raise
             except AdapterFailure as failure:

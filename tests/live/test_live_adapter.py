@@ -95,7 +95,7 @@ def build_case(case_id, operations, *, vcpus=("v1",), gfns=(1, 2, 3), init_ram=(
 def document(raw_cases):
     return {
         "schema": "kvm-mmio-operations-vectors",
-        "version": 1,
+        "version": 2,
         "generator": {"name": "tests/live/test_live_adapter.py", "version": 1},
         "count": len(raw_cases),
         "notes": {},

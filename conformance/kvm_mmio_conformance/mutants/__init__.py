@@ -27,9 +27,13 @@ from kvm_mmio_conformance.mutants.check_ignores_generation import CheckIgnoresGe
 from kvm_mmio_conformance.mutants.corrupt_cache import CorruptCache
 from kvm_mmio_conformance.mutants.ept_access_mask import EptAccessMask
 from kvm_mmio_conformance.mutants.ept_suppress_ve_missing import EptSuppressVeMissing
+from kvm_mmio_conformance.mutants.flags_no_bump import FlagsNoBump
+from kvm_mmio_conformance.mutants.flush_zaps_one_slot import FlushZapsOneSlot
 from kvm_mmio_conformance.mutants.full_generation_compare import FullGenerationCompare
 from kvm_mmio_conformance.mutants.gen_mask_18_in_v6 import GenMask18InV6
 from kvm_mmio_conformance.mutants.gen_mask_20_in_v6 import GenMask20InV6
+from kvm_mmio_conformance.mutants.gen_width_18 import GenWidth18
+from kvm_mmio_conformance.mutants.gen_width_20 import GenWidth20
 from kvm_mmio_conformance.mutants.gfn_mask_by_cache_bits import GfnMaskByCacheBits
 from kvm_mmio_conformance.mutants.gfn_off_by_one import GfnOffByOne
 from kvm_mmio_conformance.mutants.high_read_narrow_v50 import HighReadNarrowV50
@@ -41,7 +45,7 @@ from kvm_mmio_conformance.mutants.l1tf_flag_ignored import L1tfFlagIgnored
 from kvm_mmio_conformance.mutants.l1tf_phys_bits import L1tfPhysBits
 from kvm_mmio_conformance.mutants.l1tf_window_at_47 import L1tfWindowAt47
 from kvm_mmio_conformance.mutants.mmio_mask_not_cleared import MmioMaskNotCleared
-from kvm_mmio_conformance.mutants.model_base import SwitchedOff
+from kvm_mmio_conformance.mutants.model_base import ModelMutant, SwitchedOff
 from kvm_mmio_conformance.mutants.never_caches import NeverCaches
 from kvm_mmio_conformance.mutants.no_flush import NoFlush
 from kvm_mmio_conformance.mutants.no_l1tf_relocation import NoL1tfRelocation
@@ -53,8 +57,17 @@ from kvm_mmio_conformance.mutants.v51_shift_in_v6 import V51ShiftInV6
 from kvm_mmio_conformance.mutants.v51_without_bug import V51WithoutBug
 from kvm_mmio_conformance.mutants.vm_never_caches import VmNeverCaches
 from kvm_mmio_conformance.mutants.wrap_one_as import WrapOneAs
+from kvm_mmio_conformance.mutants.wrap_tested_late import WrapTestedLate
+from kvm_mmio_conformance.mutants.wrap_zaps_one_as import WrapZapsOneAs
 
-__all__ = ["MODEL_MUTANTS", "MUTANTS", "SPTE_MUTANTS", "SpteArithmetic", "SwitchedOff"]
+__all__ = [
+    "MODEL_MUTANTS",
+    "MUTANTS",
+    "SPTE_MUTANTS",
+    "ModelMutant",
+    "SpteArithmetic",
+    "SwitchedOff",
+]
 
 # name -> class, in the order of the list, then the other slips.
 SPTE_MUTANTS: dict[str, type[SpteArithmetic]] = {
@@ -89,7 +102,7 @@ SPTE_MUTANTS: dict[str, type[SpteArithmetic]] = {
     )
 }
 # name -> class: one per fix switch of MODEL.md, in its table's order, then "never caches".
-MODEL_MUTANTS: dict[str, type[SwitchedOff]] = {
+MODEL_MUTANTS: dict[str, type[ModelMutant]] = {
     mutant.name: mutant
     for mutant in (
         StaleCache,
@@ -100,6 +113,12 @@ MODEL_MUTANTS: dict[str, type[SwitchedOff]] = {
         NoWrapZap,
         NoFlush,
         VmNeverCaches,
+        GenWidth18,
+        GenWidth20,
+        WrapTestedLate,
+        WrapZapsOneAs,
+        FlagsNoBump,
+        FlushZapsOneSlot,
     )
 }
 MUTANTS: dict[str, type] = {**SPTE_MUTANTS, **MODEL_MUTANTS}

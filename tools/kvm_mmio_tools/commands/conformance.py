@@ -121,6 +121,9 @@ def _run_mutants(args: argparse.Namespace) -> int:
                 "rejected": kill.rejected,
                 "killed_by": list(kill.killed_by),
                 "must_killed_by": list(kill.must_killed_by),
+                "kernel_killed_by": (
+                    None if kill.kernel_killed_by is None else list(kill.kernel_killed_by)
+                ),
             }
             for kill in kills
         ]

@@ -8,6 +8,7 @@ of which cases kill which mutant is printed (pytest -s shows it; `kvm-mmio confo
 import importlib
 import shlex
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +155,25 @@ def test_render_kills_flags_survivors():
     full_only = Kill("sly", "a slip", "x", "case", ("c",), "operations", ("c",), ())
     assert not full_only.rejected
     assert "kernel view: NOT KILLED in the kernel view" in render_kills([full_only])
+
+
+def test_the_readme_catalog_lists_every_mutant_with_its_tier_in_both_views():
+    """conformance/README.md's table: one row per mutant, its level and tier, a kill count in
+    the full view and in the kernel view (a dash for a race), and its witness."""
+    readme = (Path(__file__).parents[1] / "conformance" / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        if len(cells) == 5 and cells[0].split(" (")[0] in MUTANTS:
+            rows[cells[0].split(" (")[0]] = cells
+    assert set(rows) == set(MUTANTS)
+    for name, (_, level, full, kernel, witnesses) in rows.items():
+        mutant = MUTANTS[name]
+        tier = "should" if mutant.killed_at == "steps" else "must"
+        assert level == f"{mutant.killed_at} ({tier})", name
+        assert int(full.split(" ")[0].replace(",", "")) > 0, name
+        if mutant.killed_at == "steps":
+            assert kernel.startswith("—"), name
+        else:
+            assert int(kernel.replace(",", "")) > 0, name
+        assert witnesses.split(";")[0] == mutant.witness, name

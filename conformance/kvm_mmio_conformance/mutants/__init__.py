@@ -4,13 +4,16 @@ Why: a conformance suite is only as good as the mistakes it catches. Each module
 plausible mistake (its docstring says which, and which kernel commit or era it imitates):
 
 - the spte layer's: a small subclass of mutants.base.SpteArithmetic that changes one decision;
-- the model levels': the reference adapter with one fix switch of MODEL.md turned off in every
-  config it resets to (mutants.model_base.SwitchedOff: the historical bugs), and a VM that never
-  caches (mutants.vm_never_caches).
+- the model levels': the reference adapter with one decision undone (mutants.model_base.
+  ModelMutant): a fix switch of MODEL.md turned off in every config it resets to (SwitchedOff:
+  the historical bugs), another MMIO generation width, a wrap zap at the wrong moment or of too
+  little (mutants.wrap_watch.WrapWatch), a flags change that installs nothing, and a VM that
+  never caches (mutants.vm_never_caches).
 
 `witness` names a case that must reject a mutant and `killed_at` the level expected to do it
 ("steps" for the races no sequence of whole operations shows). killing.py runs the suite against
-each and tabulates the cases that kill it (`kvm-mmio conformance --mutants`). Mutants are
+each, in the full view and in the kernel view (kernel_view.py: what a real kernel can run and
+show), and tabulates the cases that kill it (`kvm-mmio conformance --mutants`). Mutants are
 adapters, so they also run out of process:
 
     python -m kvm_mmio_conformance.stdio_server \\
@@ -101,7 +104,8 @@ SPTE_MUTANTS: dict[str, type[SpteArithmetic]] = {
         GenMask18InV6,
     )
 }
-# name -> class: one per fix switch of MODEL.md, in its table's order, then "never caches".
+# name -> class: one per fix switch of MODEL.md, in its table's order, then "never caches", then
+# the generation width and wrap mistakes, the flags change that installs nothing, one-slot flush.
 MODEL_MUTANTS: dict[str, type[ModelMutant]] = {
     mutant.name: mutant
     for mutant in (

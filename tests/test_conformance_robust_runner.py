@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from kvm_mmio_conformance.process import SubprocessChannel
-from kvm_mmio_conformance.runner import run
+from kvm_mmio_conformance.protocol import AdapterFailure
+from kvm_mmio_conformance.runner import connect, run
 from kvm_mmio_conformance.vectors import load_vectors, select
 from kvm_mmio_tools.cli import main
 
@@ -104,6 +105,14 @@ def test_protocol_1_is_still_accepted_and_a_trailing_extra_line_is_found(three_c
     assert report.results[1].reason.startswith(
         "output line 4 is a second answer to this case's message with id 2"
     )
+
+
+def test_an_endless_line_is_refused_not_buffered():
+    command = "head -c 20000000 /dev/zero | tr '\\0' x; sleep 300"
+    channel = SubprocessChannel(command, timeout=30)
+    with channel, pytest.raises(AdapterFailure) as failure:
+        connect(channel)
+    assert "an output line longer than 16,777,216 bytes" in str(failure.value)
 
 
 def test_an_answer_that_is_not_utf8_is_named_so(three_cases):

@@ -75,6 +75,7 @@ class AdapterProcess:
         self._stderr_tail = bytearray()
         self._stdout_open = True
         self._stderr_open = True
+        self._overflow = False
         self._exited = False
         self._closed = False
         self.lines_read = 0
@@ -104,12 +105,16 @@ class AdapterProcess:
                 self._stdout_open = False
                 self._selector.unregister(fd)
                 return
-            self._pending += chunk
-            *complete, rest = self._pending.split(b"\n")
-            self._lines += complete
-            self._pending = bytearray(rest)
+            if b"\n" in chunk:  # only the new bytes are searched: a long line costs linear time
+                *complete, rest = chunk.split(b"\n")
+                complete[0] = bytes(self._pending) + complete[0]
+                self._lines += complete
+                self._pending = bytearray(rest)
+            else:
+                self._pending += chunk
             if len(self._pending) > MAX_LINE_BYTES:
-                raise LineTooLong(f"an output line longer than {MAX_LINE_BYTES} bytes")
+                self._overflow = True  # reported by the next read; what follows is dropped
+                self._pending.clear()
 
     def _poll(self, timeout: float) -> None:
         """Wait up to `timeout` seconds for output or the command's exit, and take what came."""
@@ -130,6 +135,7 @@ class AdapterProcess:
         closed its stdout) with no line left; TimeoutError when `until` (time.monotonic) comes
         first. A descendant holding stdout open after the command exited does not delay this."""
         while not self._lines:
+            self._check_overflow()
             if self._exited or not self._stdout_open:
                 return None
             remaining = until - time.monotonic()
@@ -143,9 +149,14 @@ class AdapterProcess:
         """A stdout line that has already arrived, without waiting (None if there is none)."""
         self._poll(0)
         if not self._lines:
+            self._check_overflow()
             return None
         self.lines_read += 1
         return self._lines.pop(0)
+
+    def _check_overflow(self) -> None:
+        if self._overflow:
+            raise LineTooLong(f"an output line longer than {MAX_LINE_BYTES:,} bytes")
 
     def wait_exit(self, until: float) -> bool:
         """Wait until the command exits or `until` comes; whether it exited."""

@@ -109,7 +109,12 @@ def _target(args: argparse.Namespace) -> str:
 
 def _run_mutants(args: argparse.Namespace) -> int:
     tier = args.tier or HUNT_TIER
-    kills = hunt(select(load_vectors(), tier=tier, layers=args.layers or LAYERS))
+    cases = select(
+        load_vectors(), tier=tier, layers=args.layers or LAYERS, patterns=args.cases or ()
+    )
+    if args.cases and not cases:
+        raise UsageError(f"--case: no {tier}-tier case matches {', '.join(args.cases)}")
+    kills = hunt(cases)
     if args.json:
         mutants = [
             {

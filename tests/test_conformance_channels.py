@@ -113,7 +113,7 @@ def test_the_reference_server_answers_hello_and_spte():
     ("name", "why", "stderr"),
     [
         ("crashing.py", "exited without answering (exit status 3)", "giving up on decode"),
-        ("garbage.py", "the answer is not JSON: '<<< this is not JSON >>>'", "about to print"),
+        ("garbage.py", "the answer, is not JSON: '<<< this is not JSON >>>'", "about to print"),
         ("hanging.py", "no answer within 0.5 s; the command was killed", "sleeping instead"),
     ],
 )

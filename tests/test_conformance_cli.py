@@ -54,8 +54,9 @@ def test_case_patterns_and_junit(capsys, tmp_path):
     argv = [*REFERENCE, "--case", "v6-ept-*-check-*", "--case", "error-era", "--junit", str(junit)]
     status, out, _ = run(capsys, argv)
     assert status == 0
-    assert "total                      6       0        0" in out
-    assert junit.read_text(encoding="utf-8").count("<testcase ") == 6
+    # eleven checks of v6 EPT (the spte older, equal, newer, marked, one wrap apart...) + one
+    assert "total                     12       0        0" in out
+    assert junit.read_text(encoding="utf-8").count("<testcase ") == 12
 
 
 def test_an_unknown_case_is_a_usage_error(capsys):
@@ -87,7 +88,10 @@ def test_an_implementation_that_cannot_say_hello_exits_3_with_its_stderr(capsys)
 def test_mutants_table_and_json(capsys):
     # The spte layer alone rejects every spte mutant and none of the model levels' (the whole
     # hunt is tests/test_conformance_mutants.py's), so the table must name those survivors.
-    status, out, _ = run(capsys, ["--mutants", "--layer", "spte"])
+    # the widths that tell the spte mutants apart (the whole layer is the hunt's, see above)
+    widths = ["p46c46", "p47c47", "p51c51", "p52c52", "p39c44"]
+    subset = ["--layer", "spte", *(f"--case=*-{width}-*" for width in widths), "--case=error-*"]
+    status, out, _ = run(capsys, ["--mutants", *subset])
     assert status == 1
     assert out.startswith("mutant ")
     survivors = ", ".join(MODEL_MUTANTS)
@@ -95,10 +99,14 @@ def test_mutants_table_and_json(capsys):
     assert out.rstrip().endswith(
         f"{rejected} of {len(MUTANTS)} mutants rejected; survivors: {survivors}"
     )
-    status, out, _ = run(capsys, ["--mutants", "--json", "--layer", "spte"])
+    status, out, _ = run(capsys, ["--mutants", "--json", *subset])
     document = json.loads(out)
     assert status == 1 and not document["ok"]
     verdicts = {mutant["name"]: mutant["rejected"] for mutant in document["mutants"]}
     assert verdicts == {name: name not in MODEL_MUTANTS for name in MUTANTS}
     levels = {mutant["name"]: mutant["killed_at"] for mutant in document["mutants"]}
     assert levels["stale-cache"] == "operations" and levels["hook-late"] == "steps"
+    kernel = {mutant["name"]: mutant["kernel_killed_by"] for mutant in document["mutants"]}
+    assert kernel["hook-late"] is None  # a race: no kernel can be asked
+    assert kernel["stale-cache"] == []  # the spte layer alone cannot kill it in either view
+    assert "v6-ept-p46c46-l1tf-check-newer" in kernel["ordered-gen-compare"]

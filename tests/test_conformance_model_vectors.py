@@ -64,7 +64,7 @@ def _by_source(document):
 
 def test_operations_sources(documents):
     found = _by_source(documents["operations"])
-    assert set(found) == {"edge-cover", "counterexample", "selftest", "hypothesis"}
+    assert set(found) == {"edge-cover", "counterexample", "selftest", "hypothesis", "wrap"}
     assert len(found["edge-cover"]) >= 150
     # the bug models that some sequence of whole operations tells apart from their fix
     assert sorted(name for name, _ in found["counterexample"]) == [
@@ -98,11 +98,44 @@ def test_steps_sources(documents):
 LIVE_KINDS = {"access", "create", "delete", "move", "flags"}
 
 
+def test_every_kernel_profile_is_run_through_its_mmio_generation_wrap(documents):
+    """Both variants (with and without a slot created in between) in every address space of
+    every kernel profile; frames are read just before and just after the wrapping install, and
+    the RAM page mapped before it is mapped by the hardware until then and faults after."""
+    wraps = [
+        case for case in documents["operations"]["cases"] if case["source"].startswith("wrap:")
+    ]
+    expected = {
+        f"wrap-{profile}-as{a}-{variant}"
+        for profile, ases in (("live-host", (0,)), ("v6", (0, 1)), ("v5.0-seed", (0, 1)))
+        for a in ases
+        for variant in ("across", "create")
+    }
+    assert {case["id"] for case in wraps} == expected
+    for case in wraps:
+        assert case["requires"]["exact_generation"] is True
+        assert case["requires"]["config"] == f"kernel:{case['config']['kernel']}"
+        steps = case["steps"]
+        flags = [i for i, step in enumerate(steps) if step["operation"]["kind"] == "flags"]
+        wrapping = flags[1]  # the first repeat stops one install short of the wrap
+        assert steps[wrapping]["operation"]["repeat"] == 1
+        # v1 reads gfn 1 first after the install before the wrap, and first after the wrap
+        before, after = steps[flags[0] + 1], steps[wrapping + 1]
+        assert before["operation"] == after["operation"]
+        assert before["operation"]["gfn"] == 1
+        assert before["expected"]["allowed"] == [{"outcome": "ram", "path": "hw"}], case["id"]
+        assert after["expected"]["allowed"] == [{"outcome": "ram", "path": "slow"}], case["id"]
+    installs = {case["id"]: case["steps"][8 if "v6" in case["id"] else 4] for case in wraps}
+    assert installs["wrap-live-host-as0-across"]["operation"]["repeat"] == 2**19 - 1
+    assert installs["wrap-v6-as0-across"]["operation"]["repeat"] == 2**18 - 1
+
+
 def test_live_host_cases_are_what_a_real_kvm_of_that_profile_runs(documents):
     live = [
         case
         for case in documents["operations"]["cases"]
         if case["requires"].get("config") == "kernel:live-host"
+        and not case["requires"].get("exact_generation")  # its VM installs slots of its own
     ]
     assert len(live) >= 50
     for case in live:

@@ -112,7 +112,7 @@ def _vectors(tmp_path, *, wrong_path: str | None = None):
         json.dumps(
             {
                 "schema": "kvm-mmio-operations-vectors",
-                "version": 1,
+                "version": 2,
                 "generator": {"name": "tests/test_live_command.py", "version": 1},
                 "count": 2,
                 "notes": {},

@@ -1,5 +1,6 @@
 """`kvm-mmio spte encode | decode | batch`: output, and bad input as exit 2 with one stderr line."""
 
+import contextlib
 import io
 import json
 import select
@@ -7,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kvm_mmio_tools.cli import main
 
@@ -83,6 +86,11 @@ def test_bad_input_exits_2_with_one_line_and_no_output(capsys, argv, field):
     assert field in err
 
 
+def _stdin(data: bytes) -> io.TextIOWrapper:
+    """A stdin whose .buffer holds `data`, as `spte batch` reads it."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+
 def test_batch_answers_each_line_and_carries_on(capsys, monkeypatch):
     profile = {"era": "v6", "paging": "ept", "phys_bits": 46, "cache_bits": 46, "l1tf": True}
     good = {"op": "encode", "profile": profile, "gfn": "0xfee00", "access": 6, "gen": "0x12346"}
@@ -93,14 +101,135 @@ def test_batch_answers_each_line_and_carries_on(capsys, monkeypatch):
         json.dumps({**good, "gen": "0x80000"}),
         json.dumps(good),
     ]
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    monkeypatch.setattr(sys, "stdin", _stdin(("\n".join(lines) + "\n").encode()))
     status, out, err = run(capsys, ["spte", "batch"])
     assert (status, err) == (0, "")
     answers = [json.loads(line) for line in out.splitlines()]
-    assert len(answers) == 4  # the blank line is not a request
-    assert answers[0] == answers[3] == {"spte": "0x12303e00fee00236"}
-    assert list(answers[1]) == list(answers[2]) == ["error"]
-    assert "gen" in answers[2]["error"]
+    assert len(answers) == 5  # one per line, the blank one too
+    assert answers[0] == answers[4] == {"spte": "0x12303e00fee00236"}
+    assert [list(answer) for answer in answers[1:4]] == [["error"]] * 3
+    assert "empty line" in answers[2]["error"]
+    assert "gen" in answers[3]["error"]
+
+
+GOOD = {
+    "op": "decode",
+    "profile": {"era": "v6", "paging": "shadow", "phys_bits": 46, "cache_bits": 46, "l1tf": True},
+    "spte": "0x12383e00fee00237",
+}
+GOOD_ANSWER = {"is_mmio": True, "gfn": "0xfee00", "access": 6, "gen": "0x12346"}
+NASTY_LINES = [
+    b"",
+    b"   ",
+    b"[" * 100_000,
+    b'{"a": ' * 50_000 + b"1" + b"}" * 50_000,
+    b"9" * 5000,
+    json.dumps({**GOOD, "spte": "0x" + "f" * 5000}).encode(),
+    b'{"op": "encode", "profile": {"era": "v6", "paging": "ept", "phys_bits": '
+    + b"7" * 5000
+    + b', "cache_bits": 46, "l1tf": true}, "gfn": "0x1", "access": 6, "gen": "0x0"}',
+    json.dumps({**GOOD, "op": ["decode"]}).encode(),
+    json.dumps({**GOOD, "profile": {**GOOD["profile"], "l1tf": [[[]]]}}).encode(),
+    b"\xff\xfe not utf-8",
+    b'"\\ud800"',
+    b"NaN",
+    b"\r",
+]
+
+
+def test_batch_answers_every_nasty_line_in_a_real_process():
+    """Deep nesting, 5,000-digit integers, bytes that are not UTF-8, blank lines: each gets one
+    error line, and the good line after them is still answered."""
+    data = b"\n".join([*NASTY_LINES, json.dumps(GOOD).encode()]) + b"\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "kvm_mmio_tools.cli", "spte", "batch"],
+        input=data,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    answers = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(answers) == len(NASTY_LINES) + 1
+    assert all(list(answer) == ["error"] for answer in answers[:-1]), answers
+    assert answers[-1] == GOOD_ANSWER
+    assert "UTF-8" in answers[NASTY_LINES.index(b"\xff\xfe not utf-8")]["error"]
+    assert "nested too deeply" in answers[2]["error"]
+
+
+def _batch(data: bytes) -> list[str]:
+    """`kvm-mmio spte batch` in this process on `data`: its exit status must be 0."""
+    saved = sys.stdin
+    sys.stdin = _stdin(data)
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            assert main(["spte", "batch"]) == 0
+    finally:
+        sys.stdin = saved
+    return out.getvalue().splitlines()
+
+
+_BIG = "<a 5,000-digit integer>"  # put in the text after json.dumps, which cannot write it
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.just(_BIG)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["0x0", "0xfee00", "0x7ffff", "0x" + "f" * 17, "v6", "v5.0", "ept", "shadow"])
+)
+_json = st.recursive(
+    _scalars,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_profiles = st.fixed_dictionaries(
+    {
+        "era": st.sampled_from(["v5.0", "v5.1", "v6"]) | _json,
+        "paging": st.sampled_from(["shadow", "ept"]) | _json,
+        "phys_bits": st.integers(30, 60) | _json,
+        "cache_bits": st.integers(30, 60) | _json,
+        "l1tf": st.booleans() | _json,
+    }
+)
+_requests = st.fixed_dictionaries(
+    {"op": st.sampled_from(["encode", "decode", "check"]) | _json, "profile": _profiles | _json},
+    optional={
+        "gfn": _json,
+        "access": st.integers(-1, 9) | _json,
+        "gen": _json,
+        "spte": _json,
+        "current_gen": _json,
+    },
+)
+
+
+def _text(value: object) -> bytes:
+    return json.dumps(value).replace(json.dumps(_BIG), "9" * 5000).encode()
+
+
+_lines = st.one_of(
+    st.binary(max_size=40).map(lambda raw: raw.replace(b"\n", b" ")),
+    _json.map(_text),
+    _requests.map(_text),
+    st.integers(1, 3000).map(lambda depth: b"[" * depth + b"]" * depth),
+    st.sampled_from(["", " ", "\r", "NaN", '"\\udc80"']).map(str.encode),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_lines, max_size=6))
+def test_batch_gives_one_answer_per_line_whatever_the_lines(lines):
+    answers = _batch(b"\n".join([*lines, json.dumps(GOOD).encode()]) + b"\n")
+    assert len(answers) == len(lines) + 1
+    for answer in map(json.loads, answers):
+        assert isinstance(answer, dict)
+        assert list(answer) == ["error"] or set(answer) in ({"spte"}, {"hit"}, set(GOOD_ANSWER))
+    assert json.loads(answers[-1]) == GOOD_ANSWER
 
 
 def test_batch_process_answers_before_stdin_closes():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kvm_mmio.spte import ERAS, PAGING_MODES
+from kvm_mmio.spte import ERAS, PAGING_MODES, Profile
 from kvm_mmio.spte_requests import answer
 from kvm_mmio_conformance import generate_spte
 
@@ -34,7 +34,7 @@ def test_main_writes_the_same_bytes(tmp_path, capsys):
 def test_header(vectors):
     assert vectors["schema"] == "kvm-mmio-spte-vectors"
     assert vectors["version"] == 1
-    assert vectors["generator"] == {"name": "kvm_mmio_conformance.generate_spte", "version": 1}
+    assert vectors["generator"] == {"name": "kvm_mmio_conformance.generate_spte", "version": 2}
     assert vectors["count"] == len(vectors["cases"])
     assert set(vectors["notes"]) >= {"tier", "error", "values"}
 
@@ -72,3 +72,37 @@ def test_coverage(vectors):
         "v6-shadow-p52c52-nol1tf-encode-disabled",
     ):
         assert expected_id in ids
+
+
+def test_the_vectors_follow_the_shape_of_the_encoding(vectors):
+    """Every physical width with and without L1TF, the cache widths on both sides of the L1TF
+    switch, every gfn bit and generation bit, every MMIO mask bit, and checks of an spte older,
+    equal and newer than the current generation, for every era and paging mode."""
+    requests = [case["request"] for case in vectors["cases"] if "error" not in case["expected"]]
+    ids = {case["id"] for case in vectors["cases"]}
+    widths = {
+        (
+            r["profile"]["era"],
+            r["profile"]["paging"],
+            r["profile"]["phys_bits"],
+            r["profile"]["l1tf"],
+        )
+        for r in requests
+    }
+    caches = {(r["profile"]["phys_bits"], r["profile"]["cache_bits"]) for r in requests}
+    for era in ERAS:
+        for paging in PAGING_MODES:
+            assert {
+                (era, paging, bits, l1tf) for bits in range(36, 53) for l1tf in (True, False)
+            } <= widths
+            base = f"{era}-{paging}-p46c46-l1tf"
+            for label in ("same", "next", "newer", "in-progress", "zero-newer", "max-newer"):
+                assert f"{base}-check-{label}" in ids
+            gen_bits = Profile(era, paging).gen_bits
+            assert {f"{base}-encode-gen-bit{bit}" for bit in range(gen_bits)} <= ids
+            assert {f"{base}-decode-gfn-bit{bit}" for bit in range(34)} <= ids
+            assert {f"{era}-{paging}-p36c36-l1tf-encode-gfn-bit{bit}" for bit in range(24)} <= ids
+    assert {(40, 46), (40, 47), (40, 48), (46, 47), (51, 52)} <= caches
+    assert "v6-shadow-p46c46-l1tf-decode-raw-mmio-bit0" in ids
+    assert "v6-shadow-p46c46-l1tf-decode-raw-mmio-bit51" in ids
+    assert "v6-ept-p46c46-l1tf-decode-raw-mmio-bit63" in ids

@@ -17,7 +17,9 @@ One job per module (conformance/README.md is the implementers' guide):
 - protocol.py: the messages (hello, spte, reset, operation, step, state) and the adapter class;
   capabilities.py: what an implementation declares and which cases that selects;
 - inprocess.py and process.py: the two channels (a Python object; a command speaking JSON lines,
-  guarded by timeouts); stdio_server.py serves any Python adapter as such a command;
+  guarded by timeouts, answers matched to requests by id); adapterprocess.py runs that command in
+  a process group of its own and reads its pipes without ever blocking; stdio_server.py serves
+  any Python adapter as such a command;
 - runner.py runs cases, compare.py judges answers, report.py prints text, JSON and JUnit;
 - pytest_plugin.py (entry point) and pytest_items.py: the cases as pytest items;
 - reference_adapter.py and serve_reference.py: the reference as an implementation under test;

@@ -94,6 +94,15 @@ def _show(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _exact_generation(needed: bool, section: dict) -> str | None:
+    if not needed or section.get("exact_generation") is True:
+        return None
+    return (
+        "needs exact_generation: the case counts memslot installs up to the MMIO generation "
+        "wrap, and the implementation does not declare that its generation starts at InitGen"
+    )
+
+
 # requirement -> check(needed value, the layer's capabilities section) -> reason to skip or None
 REQUIREMENTS: dict[str, Callable[[Any, dict], str | None]] = {
     "era": _listed("era", "eras"),
@@ -104,6 +113,7 @@ REQUIREMENTS: dict[str, Callable[[Any, dict], str | None]] = {
     "observes": _subset("to observe", "observes"),
     "switches_off": _subset("switches off", "switches"),
     "config": _config,
+    "exact_generation": _exact_generation,
 }
 
 

@@ -14,7 +14,10 @@ reference's (kvm_mmio.vm.Vm, through model_wire, as the reference adapter answer
   models that no such sequence tells apart are races, covered by the steps level;
 - selftest: set_memory_region_test's delete and move scenarios (selftests.py);
 - hypothesis: seeded draws of constants (kvm_mmio.strategies, kernel fixes only) and of the live
-  host's profile, with random sequences of enabled operations (random_sequences.py).
+  host's profile, with random sequences of enabled operations (random_sequences.py);
+- wrap: each kernel profile run through the MMIO generation wrap of each of its address spaces,
+  frames read on both sides of the wrapping install, with and without a slot created in between
+  (wrapcases.py); the hundreds of thousands of installs are flags changes with "repeat".
 
 Where the spec allows several observations, the step lists them all: at this level that happens
 only where a finding's candidate fix (FixCacheOwnAs for a vCPU in SMM) would answer otherwise
@@ -55,6 +58,7 @@ from kvm_mmio_conformance.random_sequences import operations as operation_sequen
 from kvm_mmio_conformance.selftests import SCENARIOS
 from kvm_mmio_conformance.selftests import operations as selftest_operations
 from kvm_mmio_conformance.vectorfile import render
+from kvm_mmio_conformance.wrapcases import VARIANTS, wrap_operations, wrap_settings
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -68,8 +72,8 @@ __all__ = [
 ]
 
 SCHEMA = "kvm-mmio-operations-vectors"
-VERSION = 1
-GENERATOR_VERSION = 1
+VERSION = 2
+GENERATOR_VERSION = 2
 VECTORS_PATH = Path(__file__).parent / "vectors" / "operations.json"
 WALK_LENGTH = 12
 RANDOM_SEEDS = range(30)
@@ -97,7 +101,13 @@ NOTES = {
     "source": "edge-cover:<setting> walks covering every class of whole operation reachable in "
     "the setting; counterexample:<bug model> the shortest sequence on which that bug model "
     "answers differently, run with its fix on; selftest:set_memory_region_test-<delete|move>; "
-    "hypothesis:<what was drawn> with its seed",
+    "hypothesis:<what was drawn> with its seed; wrap:<kernel profile> through the MMIO "
+    "generation wrap",
+    "repeat": 'a flags operation with "repeat": n is n flags-only changes in a row, observed as '
+    'the generation after the last; an implementation that does not declare "repeat" gets n '
+    "single ones from the runner",
+    "exact_generation": "a case that requires exact_generation counts installs up to the MMIO "
+    "generation wrap: it applies to implementations whose generation starts at InitGen",
 }
 
 
@@ -157,6 +167,7 @@ def operations_case(
     source: str,
     comment: str,
     seed: int | None = None,
+    exact_generation: bool = False,
 ) -> dict[str, Any]:
     """A case running `ops` in `setting`, each step with the observations allowed."""
     vms = [Vm(consts) for consts in _variants(setting)]
@@ -181,6 +192,8 @@ def operations_case(
     case["requires"] = requirements(
         setting, modes=(op["mode"] for op in accesses), observes=observes
     )
+    if exact_generation:
+        case["requires"]["exact_generation"] = True
     case["config"] = reset_config(setting)
     case["steps"] = steps
     return case
@@ -335,8 +348,31 @@ def _random_cases() -> list[dict[str, Any]]:
     return cases
 
 
+def _wrap_cases() -> list[dict[str, Any]]:
+    cases = []
+    for setting, ases in wrap_settings():
+        for a in ases:
+            for variant in VARIANTS:
+                ops = wrap_operations(setting, a, variant)
+                installs = sum(op.get("repeat", 1) for op in ops if op["kind"] == "flags")
+                between = ", a slot created at gfn 2 first" if variant == "create" else ""
+                cases.append(
+                    operations_case(
+                        setting,
+                        ops,
+                        case_id=f"wrap-{setting.kernel}-as{a}-{variant}",
+                        source=f"wrap:{setting.kernel}",
+                        comment=f"{setting.about}: {installs:,} flags changes of gfn 1 in "
+                        f"address space {a} through its MMIO generation wrap{between}, every "
+                        "vCPU reading before and after the wrapping install",
+                        exact_generation=True,
+                    )
+                )
+    return cases
+
+
 def build_cases() -> list[dict[str, Any]]:
-    """Every case, in a fixed order: edge cover, counterexamples, selftests, random."""
+    """Every case, in a fixed order: edge cover, counterexamples, selftests, random, wrap."""
     all_settings = settings()
     cases = []
     for setting in all_settings:
@@ -344,6 +380,7 @@ def build_cases() -> list[dict[str, Any]]:
     cases += _counterexample_cases()
     cases += _selftest_cases(all_settings)
     cases += _random_cases()
+    cases += _wrap_cases()
     ids = [case["id"] for case in cases]
     if len(ids) != len(set(ids)):
         raise AssertionError("duplicate case ids")

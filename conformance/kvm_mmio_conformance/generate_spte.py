@@ -1,12 +1,17 @@
 """Generate vectors/spte.json, the conformance vectors of the MMIO spte layer, from the reference.
 
 No vector is written by hand: each case is a request of the spte protocol (kvm_mmio.spte_requests)
-and the expected answer is what the reference answers. The cases walk every era x paging mode x a
-few CPU profiles that change the masks, the generation boundaries (0, the maximum, the in-progress
-marks, the v5.1 bug's 0x400 edge, the wrap alias), non-MMIO sptes, sptes with bit 63 set (so that
-the in-progress mark and EPT's SUPPRESS_VE bit are told apart from generation bits: the mutants
-catalog needs them), and malformed requests. There is no randomness, so regenerating reproduces
-the committed file byte for byte (a test checks it).
+and the expected answer is what the reference answers. The cases follow the shape of the
+encoding (spte_shape.py), not a few examples: for every era x paging mode, every CPU width where
+a mask, the L1TF window or the MMIO caching switch changes (an encode and a decode at the APIC
+page and at the top gfn, and a decode of every bit set, which shows every mask at once); every
+bit of the gfn field on the widths that lay it out differently; every bit of the generation and
+each run of bits an spte part holds; every bit of the MMIO mask flipped in an MMIO spte; check
+cases with the spte's generation equal to, older and newer than the current one, with each era's
+in-progress mark, one MMIO wrap apart, and with bit 63 set in the spte; raw sptes no encode makes;
+and malformed requests. There is no randomness, so regenerating reproduces the committed file
+byte for byte (a test checks it), and a test runs every case through kvm_mmio.spte under
+coverage.py and requires every branch of it taken.
 
     python -m kvm_mmio_conformance.generate_spte [--output PATH]
 """
@@ -14,9 +19,16 @@ the committed file byte for byte (a test checks it).
 import argparse
 from pathlib import Path
 
-from kvm_mmio.spte import ERAS, PAGING_MODES, Profile, make_mmio_spte
+from kvm_mmio.spte import ERAS, PAGING_MODES, U64_MASK, Profile, make_mmio_spte
 from kvm_mmio.spte_requests import answer, format_u64
 from kvm_mmio_conformance import atomicfile, vectorfile
+from kvm_mmio_conformance.spte_shape import (
+    cpu_profiles,
+    gen_edges,
+    gfn_bits,
+    gfn_walk_cpus,
+    mmio_mask_bits,
+)
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -31,7 +43,7 @@ __all__ = [
 
 SCHEMA = "kvm-mmio-spte-vectors"
 VERSION = 1
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 VECTORS_PATH = Path(__file__).parent / "vectors" / "spte.json"
 
 NOTES = {
@@ -42,18 +54,15 @@ NOTES = {
     "protocol": "see kvm_mmio.spte_requests: ops encode, decode and check",
     "requires": "a case applies to an implementation that declares the era and paging mode of "
     "its request's profile; a case expecting an error applies to every implementation",
+    "ids": "<era>-<paging>-p<phys_bits>c<cache_bits>-<l1tf|nol1tf>-<op>-<what>: corners apic, "
+    "max and zero, gfn-bitN and gen-bitN walks, gen-partN (the run of bits one spte part "
+    "holds), raw-mmio-bitN (that bit of the MMIO mask flipped), raw-* (sptes no encode makes), "
+    "check-* (the spte's generation against the current one)",
 }
 
-# (phys_bits, cache_bits, l1tf, what the CPU profile exercises)
-CPU_PROFILES = (
-    (39, 44, True, "L1 cache wider than MAXPHYADDR (era B masks by cache_bits, era A phys_bits)"),
-    (39, 44, False, "no L1TF bug: era B keeps every gpa bit in place, era A ignores the flag"),
-    (46, 46, True, "common Intel host with L1TF: gpa bits 41-45 relocated to 46-50"),
-    (46, 46, False, "the same host without the L1TF bug"),
-    (52, 52, False, "52 physical address bits: no reserved bit for shadow paging"),
-)
 BASE_CPU = (46, 46, True)
 APIC_GFN = 0xFEE00
+MID_GEN = 0x12346
 PRESENT_LEAF_SPTE = 0x8000000012345867  # NX, a pfn, accessed, user, writable, present
 BIT_63 = 1 << 63  # the in-progress mark of v5.1 on; NX; EPT's SUPPRESS_VE
 
@@ -71,6 +80,10 @@ def _profile_dict(profile: Profile) -> dict:
 def _profile_id(profile: Profile) -> str:
     l1tf = "l1tf" if profile.l1tf else "nol1tf"
     return f"{profile.era}-{profile.paging}-p{profile.phys_bits}c{profile.cache_bits}-{l1tf}"
+
+
+def _where(profile: Profile) -> str:
+    return f"{profile.era} {profile.paging}, phys {profile.phys_bits} cache {profile.cache_bits}"
 
 
 def _case(case_id: str, comment: str, request: dict) -> dict:
@@ -93,71 +106,139 @@ def _encode_request(profile: Profile, gfn: int, access: int, gen: int) -> dict:
     }
 
 
-def _encode_decode_cases(profile: Profile, cpu_why: str) -> list[dict]:
-    """Encode three (gfn, access, gen) corners, then decode what each encode gave."""
+def _decode_request(profile: Profile, spte: int) -> dict:
+    return {"op": "decode", "profile": _profile_dict(profile), "spte": format_u64(spte)}
+
+
+def _encode_and_decode(
+    profile: Profile, label: str, gfn: int, access: int, gen: int, what: str
+) -> list[dict]:
+    """An encode case and the decode of the spte it gives."""
     base = _profile_id(profile)
-    where = f"{profile.era} {profile.paging}, phys {profile.phys_bits} cache {profile.cache_bits}"
-    if not profile.mmio_caching_enabled:
-        encode = _encode_request(profile, APIC_GFN, 6, 0)
-        # An spte shaped like a shadow-paging MMIO spte: with caching off, it is not one.
-        shaped = (1 << 51) | (APIC_GFN << 12) | 7
-        decode = {"op": "decode", "profile": _profile_dict(profile), "spte": format_u64(shaped)}
-        return [
-            _case(f"{base}-encode-disabled", f"{where}, {cpu_why}: MMIO caching is off", encode),
-            _case(f"{base}-decode-disabled", f"{where}: no spte is an MMIO spte", decode),
-        ]
-    corners = (
-        ("zero", 0, 0, 0, "generation 0, gfn 0, no access bits"),
-        ("apic", APIC_GFN, 6, 0x12346 & profile.gen_mask, "APIC page, W|U, a mid generation"),
-        ("max", profile.gfn_limit - 1, 7, profile.gen_mask, "top gfn, all access bits, max gen"),
+    encode = _case(
+        f"{base}-encode-{label}",
+        f"{_where(profile)}: encode {what}",
+        _encode_request(profile, gfn, access, gen),
     )
-    cases = []
-    for label, gfn, access, gen, what in corners:
-        request = _encode_request(profile, gfn, access, gen)
-        encode = _case(f"{base}-encode-{label}", f"{where}, {cpu_why}: encode {what}", request)
-        decode = {
-            "op": "decode",
-            "profile": _profile_dict(profile),
-            "spte": encode["expected"]["spte"],
-        }
-        cases.append(encode)
-        cases.append(_case(f"{base}-decode-{label}", f"{where}: decode of {encode['id']}", decode))
+    decode = _case(
+        f"{base}-decode-{label}",
+        f"{_where(profile)}: decode of {encode['id']}",
+        _decode_request(profile, int(encode["expected"]["spte"], 16)),
+    )
+    return [encode, decode]
+
+
+def _raw_case(profile: Profile, label: str, spte: int, what: str) -> dict:
+    return _case(
+        f"{_profile_id(profile)}-decode-raw-{label}",
+        f"{profile.era} {profile.paging}: decode of {what}; the getters read any spte",
+        _decode_request(profile, spte),
+    )
+
+
+def _disabled_cases(profile: Profile, cpu_why: str) -> list[dict]:
+    base = _profile_id(profile)
+    where = _where(profile)
+    # An spte shaped like a shadow-paging MMIO spte: with caching off, it is not one.
+    shaped = (1 << 51) | (APIC_GFN << 12) | 7
+    return [
+        _case(
+            f"{base}-encode-disabled",
+            f"{where}, {cpu_why}: MMIO caching is off",
+            _encode_request(profile, APIC_GFN, 6, 0),
+        ),
+        _case(
+            f"{base}-decode-disabled",
+            f"{where}: no spte is an MMIO spte",
+            _decode_request(profile, shaped),
+        ),
+    ]
+
+
+def _cpu_cases(profile: Profile, cpu_why: str) -> list[dict]:
+    """At one CPU width: the APIC page and the top gfn encoded and decoded, and every bit set
+    decoded (all the masks of this width at once)."""
+    if not profile.mmio_caching_enabled:
+        return _disabled_cases(profile, cpu_why)
+    mid = MID_GEN & profile.gen_mask
+    cases = _encode_and_decode(profile, "apic", APIC_GFN, 6, mid, f"the APIC page, W|U: {cpu_why}")
+    top = profile.gfn_limit - 1
+    cases += _encode_and_decode(profile, "max", top, 7, profile.gen_mask, "top gfn, max gen")
+    cases.append(_raw_case(profile, "all-ones", U64_MASK, "every bit set"))
     return cases
 
 
+def _gfn_walk(profile: Profile) -> list[dict]:
+    """gfn 0, then each bit of the gfn field alone: where each gpa bit lands (in place, or under
+    the L1TF window and relocated 5 bits up) and where decode reads it back from."""
+    cases = _encode_and_decode(profile, "zero", 0, 0, 0, "gfn 0, no access bits, generation 0")
+    mid = MID_GEN & profile.gen_mask
+    for bit in gfn_bits(profile):
+        cases += _encode_and_decode(profile, f"gfn-bit{bit}", 1 << bit, 6, mid, f"gfn bit {bit}")
+    return cases
+
+
+def _gen_walk(profile: Profile) -> list[dict]:
+    """Each generation bit alone and each part's run of bits: where the era stores them and
+    which come back (v5.0 drops bit 0; v5.1 keeps only bits 0-9)."""
+    cases = []
+    for label, gen in gen_edges(profile):
+        cases += _encode_and_decode(profile, label, APIC_GFN, 6, gen, f"generation {gen:#x}")
+    return cases
+
+
+def _mmio_bit_cases(profile: Profile) -> list[dict]:
+    """The APIC page's MMIO spte with each bit of the MMIO mask flipped: none is an MMIO spte
+    any more (is_mmio_spte compares every bit of the mask, not one)."""
+    spte = make_mmio_spte(profile, APIC_GFN, 6, MID_GEN & profile.gen_mask)
+    return [
+        _raw_case(profile, f"mmio-bit{bit}", spte ^ (1 << bit), f"the APIC spte, bit {bit} flipped")
+        for bit in mmio_mask_bits(profile)
+    ]
+
+
+def _check_request(profile: Profile, made: int, current: int, spte_extra: int = 0) -> dict:
+    return {
+        "op": "check",
+        "profile": _profile_dict(profile),
+        "spte": format_u64(make_mmio_spte(profile, APIC_GFN, 6, made) | spte_extra),
+        "current_gen": format_u64(current),
+    }
+
+
 def _check_cases(profile: Profile) -> list[dict]:
-    """check_mmio_spte around the generation boundaries, on the base CPU of each era and paging."""
+    """check_mmio_spte around the generation boundaries: the spte's generation equal to, older
+    and newer than the current one, at 0, mid and the maximum; with the era's in-progress mark;
+    one MMIO wrap apart; v5.1's bug edge; and an spte carrying bit 63."""
     base = _profile_id(profile)
-    gen = 0x12346 & profile.gen_mask
-    # (label, generation the spte is made in, memslots generation it is checked against, what)
+    mask, mark = profile.gen_mask, profile.update_in_progress_mask
+    # Era A's settled generations are even (bit 0 is the mark): a neighbour is 2 away.
+    step = 2 if mark == 1 else 1
+    mid = MID_GEN & mask
     checks = [
-        ("same", gen, gen, "the same generation, no update in progress"),
-        (
-            "in-progress",
-            gen,
-            gen | profile.update_in_progress_mask,
-            "that generation with the in-progress mark",
-        ),
-        ("next", gen, gen + 2, "a later generation"),
+        ("same", mid, mid, "the same generation, no update in progress"),
+        ("in-progress", mid, mid | mark, "that generation with the in-progress mark"),
+        ("next", mid, mid + step, "a later generation (the spte is older)"),
+        ("newer", mid, mid - step, "an earlier generation (the spte is newer)"),
         (
             "wrap-alias",
-            gen,
-            gen + profile.gen_mask + 1,
+            mid,
+            mid + mask + 1,
             "the generation one MMIO wrap later (KVM zaps every MMIO spte when the MMIO "
             "generation wraps, so the kernel never asks this)",
         ),
+        ("zero-same", 0, 0, "generation 0 against itself"),
+        ("zero-newer", step, 0, "an spte one generation newer than generation 0"),
+        ("max-same", mask & ~(step - 1), mask & ~(step - 1), "the largest settled generation"),
+        ("max-older", 0, mask & ~(step - 1), "generation 0 against the largest (spte older)"),
+        ("max-newer", mask & ~(step - 1), 0, "the largest against generation 0 (spte newer)"),
     ]
     if profile.era == "v5.1":
         checks.append(("bug-edge-low", 0x3FF, 0x3FF, "the same generation, the bug's last hit"))
         checks.append(("bug-edge-high", 0x400, 0x400, "the same generation, the bug's first miss"))
     cases = []
     for label, made, current, what in checks:
-        request = {
-            "op": "check",
-            "profile": _profile_dict(profile),
-            "spte": format_u64(make_mmio_spte(profile, APIC_GFN, 6, made)),
-            "current_gen": format_u64(current),
-        }
+        request = _check_request(profile, made, current)
         verdict = "hit" if answer(request)["hit"] else "miss"
         bug = (
             " (v5.1 bug: only gen bits 0-9 survive)" if profile.known_bug and made >= 0x400 else ""
@@ -167,8 +248,8 @@ def _check_cases(profile: Profile) -> list[dict]:
             f"{current:#x}, {what}: a {verdict}{bug}"
         )
         cases.append(_case(f"{base}-check-{label}", comment, request))
-    if profile.update_in_progress_mask == BIT_63:
-        cases.append(_marked_spte_case(profile, gen))
+    if mark == BIT_63:
+        cases.append(_marked_spte_case(profile, mid))
     return cases
 
 
@@ -176,40 +257,22 @@ def _marked_spte_case(profile: Profile, gen: int) -> dict:
     """An spte that carries bit 63, the in-progress mark, checked during an update of its own
     generation: the mark is never part of an spte's generation, so this misses (an
     implementation that stores and compares the marked generation would hit)."""
-    request = {
-        "op": "check",
-        "profile": _profile_dict(profile),
-        "spte": format_u64(make_mmio_spte(profile, APIC_GFN, 6, gen) | BIT_63),
-        "current_gen": format_u64(gen | BIT_63),
-    }
     comment = (
         f"{profile.era} {profile.paging}: spte of gen {gen:#x} with bit 63 set, checked against "
         f"{gen | BIT_63:#x} (the same generation, update in progress): a miss; bit 63 is never "
         "a generation bit of an spte"
     )
+    request = _check_request(profile, gen, gen | BIT_63, BIT_63)
     return _case(f"{_profile_id(profile)}-check-marked-spte", comment, request)
 
 
 def _raw_decode_cases(profile: Profile) -> list[dict]:
     """Decode sptes that make_mmio_spte never builds: the getters still read them bit by bit."""
-    base = _profile_id(profile)
-    sptes = (
-        ("empty", 0, "the empty spte"),
-        ("all-ones", (1 << 64) - 1, "every bit set"),
-        ("present-leaf", PRESENT_LEAF_SPTE, "a present 4K leaf spte"),
-        (
-            "bit63",
-            make_mmio_spte(profile, APIC_GFN, 6, 0x12346 & profile.gen_mask) | BIT_63,
-            "the APIC page's MMIO spte with bit 63 (NX; SUPPRESS_VE with EPT) also set",
-        ),
-    )
+    marked = make_mmio_spte(profile, APIC_GFN, 6, MID_GEN & profile.gen_mask) | BIT_63
     return [
-        _case(
-            f"{base}-decode-raw-{label}",
-            f"{profile.era} {profile.paging}: decode of {what}; the getters read any spte",
-            {"op": "decode", "profile": _profile_dict(profile), "spte": format_u64(value)},
-        )
-        for label, value, what in sptes
+        _raw_case(profile, "empty", 0, "the empty spte"),
+        _raw_case(profile, "present-leaf", PRESENT_LEAF_SPTE, "a present 4K leaf spte"),
+        _raw_case(profile, "bit63", marked, "the APIC MMIO spte with bit 63 (NX; SUPPRESS_VE)"),
     ]
 
 
@@ -235,6 +298,9 @@ def _error_cases() -> list[dict]:
         ("gfn-range", "a gfn beyond phys_bits 46", {**encode, "gfn": "0x400000000"}),
         ("access-range", "access 8", {**encode, "access": 8}),
         ("access-type", "access as a string", {**encode, "access": "6"}),
+        ("access-bool", "access as a boolean", {**encode, "access": True}),
+        ("phys-bits-low", "phys_bits below 36", with_profile(phys_bits=35, cache_bits=35)),
+        ("cache-bits-high", "cache_bits above 52", with_profile(cache_bits=53)),
         ("gen-range", "gen above the v6 mask 0x7ffff", {**encode, "gen": "0x80000"}),
         (
             "gen-in-progress",
@@ -250,6 +316,16 @@ def _error_cases() -> list[dict]:
             "an spte wider than 64 bits",
             {"op": "decode", "profile": profile, "spte": "0x10000000000000000"},
         ),
+        (
+            "current-gen-range",
+            "a current generation wider than 64 bits",
+            {
+                "op": "check",
+                "profile": profile,
+                "spte": "0x0",
+                "current_gen": "0x10000000000000000",
+            },
+        ),
     )
     return [
         _case(f"error-{label}", f"bad request: {what}", request)
@@ -258,17 +334,29 @@ def _error_cases() -> list[dict]:
 
 
 def build_cases() -> list[dict]:
-    """Every case, in a fixed order."""
+    """Every case, in a fixed order: per era and paging mode the CPU widths, the gfn walks, the
+    generation walk, the MMIO mask bits, the checks and the raw sptes; then the bad requests."""
     cases = []
     for era in ERAS:
         for paging in PAGING_MODES:
-            for phys_bits, cache_bits, l1tf, why in CPU_PROFILES:
-                profile = Profile(era, paging, phys_bits, cache_bits, l1tf)
-                cases += _encode_decode_cases(profile, why)
+            for phys_bits, cache_bits, l1tf, why in cpu_profiles():
+                cases += _cpu_cases(Profile(era, paging, phys_bits, cache_bits, l1tf), why)
+            for cpu in gfn_walk_cpus():
+                profile = Profile(era, paging, *cpu)
+                if profile.mmio_caching_enabled:
+                    cases += _gfn_walk(profile)
             base = Profile(era, paging, *BASE_CPU)
+            cases += _gen_walk(base)
+            for phys_bits in (46, 51, 52):
+                profile = Profile(era, paging, phys_bits, phys_bits, phys_bits < 47)
+                if profile.mmio_caching_enabled:
+                    cases += _mmio_bit_cases(profile)
             cases += _check_cases(base)
             cases += _raw_decode_cases(base)
     cases += _error_cases()
+    ids = [case["id"] for case in cases]
+    if len(ids) != len(set(ids)):
+        raise AssertionError("duplicate case ids")
     return cases
 
 

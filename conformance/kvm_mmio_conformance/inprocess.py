@@ -42,7 +42,9 @@ class InProcessChannel:
     def __init__(self, adapter: Any):
         self.adapter = adapter
 
-    def call(self, message: dict[str, Any]) -> Any:
+    def call(self, message: dict[str, Any], *, until: float | None = None) -> Any:
+        """The adapter's answer (`until` is not enforced: a call cannot be interrupted in
+        process; the runner checks its deadline between cases)."""
         try:
             answer = dispatch(self.adapter, message)
             return json.loads(json.dumps(answer))

@@ -5,7 +5,8 @@ answers they expect with the very same functions, so that "the reference passes 
 tests the wire format and not two copies of it. The formats are conformance/README.md's:
 
 - an operation is {"kind": "create"|"delete"|"flags", "as": a, "gfn": g}, a move adds "to",
-  and an access is {"kind": "access", "vcpu": v, "gfn": g, "mode": m};
+  a flags change may add "repeat": n (n flags-only changes in a row, repeat.py), and an access
+  is {"kind": "access", "vcpu": v, "gfn": g, "mode": m};
 - an access is observed as {"outcome", "path"}, a memslot operation as {"generation"}: the
   kernel's 64-bit value of its address space afterwards, a hex string;
 - an action is {"name": TLA+ name, "params": {...}} with the parameters of ITF's #meta.params.
@@ -17,6 +18,7 @@ from typing import Any
 
 from kvm_mmio.config import KINDS
 from kvm_mmio.vm import Vm
+from kvm_mmio_conformance.repeat import repeat_flags
 
 __all__ = [
     "access_operation",
@@ -87,12 +89,16 @@ def _perform(vm: Vm, operation: Any) -> dict[str, Any]:
     if kind not in KINDS:
         raise ValueError(f"kind: expected access or one of {', '.join(KINDS)}, got {kind!r}")
     expected = _MEMSLOT_KEYS | ({"to"} if kind == "move" else set())
+    if kind == "flags" and "repeat" in operation:
+        expected = expected | {"repeat"}
     if set(operation) != expected:
         raise ValueError(f"{kind}: expected exactly the keys {sorted(expected)}")
     a = _integer("as", operation["as"])
     if a not in vm.constants.ases:
         raise ValueError(f"as: must be one of {list(vm.constants.ases)}, got {a}")
     g = _integer("gfn", operation["gfn"])
+    if "repeat" in operation:
+        return {"generation": hex(repeat_flags(vm, a, g, operation["repeat"]).generation_after)}
     to = _integer("to", operation["to"]) if kind == "move" else 0
     return {"generation": hex(vm.memslot(kind, g, to, a).generation_after)}
 

@@ -1,61 +1,53 @@
 """Talk to an implementation in another process: `--cmd "COMMAND"`, JSON lines on its stdin/stdout.
 
 Why so defensive: the implementation under test is exactly the program that may be wrong, and a
-suite that hangs or dies with it tells its author nothing. So every answer has a deadline, and a
-crash, a hang or output that is not one JSON object per line (one line per message: an extra
-line fails the next message rather than shift every later answer) fails the message in progress with
-AdapterFailure (carrying the tail of the command's stderr), the process group is killed, and the
-next message starts a fresh process, greeted with hello like the first. If that fresh process
-fails too, the command is given up: every later message fails at once instead of timing out.
+suite that hangs or misjudges with it tells its author nothing. So:
 
-The command runs through /bin/sh in a session of its own, so that its children die with it.
+- the command runs through /bin/sh in a session and process group of its own, and that whole
+  group is killed when the channel is done with it (at the end, after a failure, on Ctrl-C or
+  SIGTERM); the pipes are read without ever waiting for their end (adapterprocess.py), so a
+  descendant that keeps them open cannot hang the suite;
+- every answer has a deadline (`timeout`, default 10 s) and the caller may pass an overall one
+  (`until`); a crash, a hang, or output that is not one JSON object per line, in UTF-8, fails the
+  message in progress with AdapterFailure (carrying the tail of the command's stderr), the group
+  is killed and the next message starts a fresh process, greeted with hello like the first. If
+  that fresh process fails too, the command is given up: every later message fails at once;
+- answers are matched to requests for certain when the command speaks protocol 2 (each message
+  carries an "id" its answer echoes): an answer line with the id of an earlier message is a
+  second answer to that message, kept as an ExtraAnswer for the caller to blame on it, and the
+  wait for the right answer goes on; so no case is judged against another's answer. Protocol 1
+  has no ids: a line that has already arrived when the next message is sent fails that message
+  (it would shift every later answer), which depends on timing; `finish` ends the input, waits for
+  the command to exit and keeps whatever it wrote after its last answer as extra answers too.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import json
-import os
-import queue
-import signal
-import subprocess
-import threading
-from typing import IO, Any, NoReturn
+import time
+from typing import Any, NoReturn
 
-from kvm_mmio_conformance.protocol import AdapterFailure, hello_message
+from kvm_mmio_conformance.adapterprocess import AdapterProcess, LineTooLong
+from kvm_mmio_conformance.protocol import (
+    AdapterFailure,
+    DeadlineExceeded,
+    ExtraAnswer,
+    hello_message,
+)
 
 __all__ = ["DEFAULT_TIMEOUT", "SubprocessChannel"]
 
 DEFAULT_TIMEOUT = 10.0
-STDERR_LINES = 40
 STDERR_CHARS = 4000
 SHOWN_CHARS = 200
+# How long a command has to exit after its input ends, before its group is killed.
+EXIT_GRACE = 2.0
+# How long a command that failed gets to exit by itself, so that its real status is reported.
+STATUS_GRACE = 0.2
 
 
-def _pump_answers(stream: IO[bytes], answers: queue.Queue) -> None:
-    """Queue each stdout line, then None at EOF (so a reader waiting for an answer wakes up)."""
-    for raw in iter(stream.readline, b""):
-        answers.put(raw.decode("utf-8", "replace"))
-    answers.put(None)
-
-
-def _pump_tail(stream: IO[bytes], tail: collections.deque) -> None:
-    """Keep the last lines of stderr (the deque is bounded), read until EOF so that a chatty
-    command never blocks on a full pipe."""
-    for raw in iter(stream.readline, b""):
-        tail.append(raw.decode("utf-8", "replace"))
-
-
-def _describe_exit(returncode: int | None) -> str:
-    if returncode is None:
-        return "still running"
-    if returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit status {returncode}"
+def _shown(raw: bytes) -> str:
+    return repr(raw.decode("utf-8", "replace").rstrip()[:SHOWN_CHARS])
 
 
 class SubprocessChannel:
@@ -67,59 +59,37 @@ class SubprocessChannel:
         self.command = command
         self.timeout = timeout
         self.starts = 0
-        self._proc: subprocess.Popen | None = None
-        self._answers: queue.Queue[str | None] = queue.Queue()
-        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
-        self._stderr_pump: threading.Thread | None = None
+        self.protocol = 1  # until a hello answer says otherwise
+        self._proc: AdapterProcess | None = None
         self._given_up: AdapterFailure | None = None
+        self._extra: list[ExtraAnswer] = []
+        self._last_id: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def _start(self) -> None:
-        self._proc = subprocess.Popen(
-            self.command,
-            shell=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        self.starts += 1
-        self._answers = queue.Queue()
-        self._stderr = collections.deque(maxlen=STDERR_LINES)
-        threading.Thread(
-            target=_pump_answers, args=(self._proc.stdout, self._answers), daemon=True
-        ).start()
-        self._stderr_pump = threading.Thread(
-            target=_pump_tail, args=(self._proc.stderr, self._stderr), daemon=True
-        )
-        self._stderr_pump.start()
-
-    def _stop(self, *, gently: bool = False) -> str:
-        """End the process (EOF first if `gently`, then SIGKILL to its group); return the tail
-        of its stderr."""
-        proc = self._proc
-        if proc is None:
-            return ""
-        self._proc = None
-        if gently:
-            try:
-                proc.stdin.close()
-                proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                stream.close()
-        if self._stderr_pump is not None:
-            self._stderr_pump.join(timeout=1)
-        return "".join(self._stderr)[-STDERR_CHARS:]
+    def _stop(self) -> str:
+        """Kill the command's whole process group; return the tail of its stderr."""
+        proc, self._proc = self._proc, None
+        return proc.kill()[-STDERR_CHARS:] if proc is not None else ""
 
     def close(self) -> None:
-        self._stop(gently=True)
+        """Kill the command's process group now (idempotent)."""
+        self._stop()
+
+    def finish(self) -> None:
+        """End the input, give the command EXIT_GRACE seconds to exit, keep any line it wrote
+        after its last answer as an extra answer, and kill what is left of its group."""
+        proc = self._proc
+        if proc is None:
+            return
+        proc.end_input()
+        proc.wait_exit(time.monotonic() + EXIT_GRACE)
+        try:
+            while (raw := proc.buffered_line()) is not None:
+                self._keep_extra(raw, proc.lines_read)
+        except LineTooLong:
+            pass
+        self._stop()
 
     def __enter__(self) -> SubprocessChannel:
         return self
@@ -127,71 +97,125 @@ class SubprocessChannel:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def take_extra_answers(self) -> list[ExtraAnswer]:
+        """The answer lines nobody was waiting for, found since the last call."""
+        extra, self._extra = self._extra, []
+        return extra
+
     # -- messages -------------------------------------------------------------------------
 
-    def _fail(self, message: str) -> NoReturn:
+    def _fail(self, message: str, cls: type[AdapterFailure] = AdapterFailure) -> NoReturn:
         proc = self._proc
-        if proc is not None and proc.poll() is None:
+        status = "not running"
+        if proc is not None:
             # It may be exiting right now: wait a moment to report its real status.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=0.2)
-        status = _describe_exit(proc.poll()) if proc is not None else "not running"
-        stderr = self._stop()
-        raise AdapterFailure(f"{message} ({status})", stderr)
+            proc.wait_exit(time.monotonic() + STATUS_GRACE)
+            status = proc.exit_status()
+        raise cls(f"{message} ({status})", self._stop())
 
-    def _exchange(self, message: dict[str, Any]) -> Any:
-        op = message.get("op")
+    def _keep_extra(self, raw: bytes, line: int) -> None:
+        answered = self._last_id
+        if self.protocol == 2:
+            try:
+                value = json.loads(raw)
+                answered = value.get("id") if isinstance(value, dict) else None
+            except (ValueError, RecursionError):
+                answered = None
+        self._extra.append(ExtraAnswer(answered, line, _shown(raw)))
+
+    def _read_answer(self, op: str, until: float | None) -> tuple[Any, int]:
+        """The next answer line as a JSON object, and its line number."""
+        limit = time.monotonic() + self.timeout
+        deadline_first = until is not None and until < limit
         try:
-            self._proc.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
-            self._proc.stdin.flush()
+            raw = self._proc.read_line(until if deadline_first else limit)
+        except TimeoutError:
+            if deadline_first:
+                self._fail(f"{op}: the run's deadline passed while waiting", DeadlineExceeded)
+            self._fail(f"{op}: no answer within {self.timeout:g} s; the command was killed")
+        except LineTooLong as error:
+            self._fail(f"{op}: {error}")
+        if raw is None:
+            self._fail(f"{op}: the command exited without answering")
+        line = self._proc.lines_read
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            self._fail(
+                f"{op}: output line {line} is not UTF-8 (byte {raw[error.start]:#04x} at "
+                f"offset {error.start}): {_shown(raw)}"
+            )
+        try:
+            answer = json.loads(text)
+        except (ValueError, RecursionError):
+            self._fail(f"{op}: output line {line}, the answer, is not JSON: {_shown(raw)}")
+        if not isinstance(answer, dict):
+            self._fail(f"{op}: output line {line}, the answer, is not a JSON object: {_shown(raw)}")
+        return answer, line
+
+    def _exchange(self, message: dict[str, Any], until: float | None) -> Any:
+        op = message.get("op")
+        numbered = self.protocol == 2 and op != "hello" and "id" in message
+        wire = message if numbered else {k: v for k, v in message.items() if k != "id"}
+        try:
+            self._proc.write((json.dumps(wire) + "\n").encode("utf-8"))
         except OSError:
             self._fail(f"{op}: the command stopped reading its input")
-        try:
-            line = self._answers.get(timeout=self.timeout)
-        except queue.Empty:
-            self._fail(f"{op}: no answer within {self.timeout:g} s; the command was killed")
-        if line is None:
-            self._fail(f"{op}: the command exited without answering")
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            self._fail(f"{op}: the answer is not JSON: {line.rstrip()[:SHOWN_CHARS]!r}")
-        if not isinstance(answer, dict):
-            self._fail(f"{op}: the answer is not a JSON object: {line.rstrip()[:SHOWN_CHARS]!r}")
-        return answer
+        self._last_id = message.get("id")
+        while True:
+            answer, line = self._read_answer(op, until)
+            if not numbered:
+                if op == "hello":
+                    self.protocol = 2 if answer.get("protocol") == 2 else 1
+                return answer
+            echoed = answer.pop("id", None)
+            if echoed == message["id"]:
+                return answer
+            earlier = isinstance(echoed, int) and not isinstance(echoed, bool)
+            if earlier and echoed < message["id"]:
+                self._extra.append(ExtraAnswer(echoed, line, _shown(json.dumps(answer).encode())))
+                continue
+            self._fail(
+                f"{op}: output line {line} answers id {json.dumps(echoed)}, "
+                f"but the message sent has id {message['id']} (protocol 2 echoes it)"
+            )
 
     def _check_quiet(self, message: dict[str, Any]) -> None:
-        """Fail if the command wrote more lines than it was asked for: every later answer would
-        be read one message late. (A command that exited after its last answer starts afresh.)"""
+        """Protocol 1: fail if the command wrote more lines than it was asked for, since every
+        later answer would be read one message late. (Protocol 2 matches answers by id.)"""
         try:
-            extra = self._answers.get_nowait()
-        except queue.Empty:
-            return
-        if extra is None:
-            self._stop()
-            return
-        self._fail(
-            f"{message.get('op')}: the command wrote a line nobody asked for: "
-            f"{extra.rstrip()[:SHOWN_CHARS]!r}"
-        )
+            extra = self._proc.buffered_line()
+        except LineTooLong as error:
+            self._fail(f"{message.get('op')}: {error}")
+        if extra is not None:
+            self._fail(
+                f"{message.get('op')}: output line {self._proc.lines_read} is a line nobody "
+                f"asked for: {_shown(extra)}"
+            )
 
-    def call(self, message: dict[str, Any]) -> Any:
-        """The answer to `message` (AdapterFailure if the command does not give one)."""
+    def call(self, message: dict[str, Any], *, until: float | None = None) -> Any:
+        """The answer to `message` (AdapterFailure if the command does not give one; its
+        subclass DeadlineExceeded if `until`, a time.monotonic() value, comes first). An "id" in
+        `message` is sent only to a protocol 2 command and is not part of the answer."""
         if self._given_up is not None:
             raise self._given_up
-        if self._proc is not None:
+        if self._proc is not None and self.protocol == 1:
             self._check_quiet(message)
-        if self._proc is None or self._proc.poll() is not None:
+        if self._proc is None or self._proc.exited:
             if self._proc is not None:
+                # Answers it wrote before exiting that nobody asked for (protocol 2).
+                while (raw := self._proc.buffered_line()) is not None:
+                    self._keep_extra(raw, self._proc.lines_read)
                 self._stop()
             restarting = self.starts > 0
-            self._start()
+            self._proc = AdapterProcess(self.command)
+            self.starts += 1
             if restarting:
                 try:
-                    self._exchange(hello_message())
+                    self._exchange(hello_message(), until)
                 except AdapterFailure as failure:
                     self._given_up = AdapterFailure(
                         f"given up: the restarted command failed hello: {failure}", failure.stderr
                     )
                     raise self._given_up from None
-        return self._exchange(message)
+        return self._exchange(message, until)

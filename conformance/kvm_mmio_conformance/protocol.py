@@ -5,7 +5,7 @@ of process (JSON lines on a command's stdin/stdout), so both are defined here, o
 `dispatch` is the single place that maps a message to a method. Every message is a JSON object
 with an "op"; every answer is one JSON object ({"error": "..."} when the request is refused):
 
-    {"op": "hello", "protocol": 1}      -> {"name": str, "protocol": 1, "capabilities": C}
+    {"op": "hello", "protocol": 2}      -> {"name": str, "protocol": 1|2, "capabilities": C}
     {"op": "spte", "request": R}        -> the spte answer of R (kvm_mmio.spte_requests)
     {"op": "reset", "config": K}        -> {"ok": true}, plus {"enabled": [A, ...]} at the steps
                                            level (the actions enabled in the initial state)
@@ -18,24 +18,37 @@ C (capabilities) is described in capabilities.py and schema/capabilities.schema.
 in conformance/README.md and schema/{operations,steps}.schema.json. Out of process, the command
 reads one request per line and writes one answer per line, flushing after each; end of input
 means exit. An adapter implements the layers it declares and answers {"error"} to the others.
+
+Protocol 2 adds one rule out of process: every message after hello carries an integer "id" and its
+answer must carry the same "id". That is what lets the suite match each answer to its request for
+certain: a second answer to an earlier message is recognised as such (and reported against that
+message) however late it arrives, instead of being taken for the answer to the next one. An
+implementation says which protocol it speaks in its hello answer ("protocol": 1 or 2, default
+1); a protocol 1 implementation gets no ids and is still accepted.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+import attrs
+
 __all__ = [
     "LAYERS",
     "OPS",
+    "PROTOCOLS",
     "PROTOCOL_VERSION",
     "Adapter",
     "AdapterFailure",
     "BaseAdapter",
+    "DeadlineExceeded",
+    "ExtraAnswer",
     "dispatch",
     "hello_message",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+PROTOCOLS = (1, 2)
 LAYERS = ("spte", "operations", "steps")
 # Each op and the key of its payload (None: no payload).
 OPS = {
@@ -56,6 +69,21 @@ class AdapterFailure(Exception):
     def __init__(self, message: str, stderr: str = ""):
         super().__init__(message)
         self.stderr = stderr
+
+
+class DeadlineExceeded(AdapterFailure):
+    """The run's overall deadline passed while an answer was awaited: the run stops here."""
+
+
+@attrs.frozen
+class ExtraAnswer:
+    """An answer line nobody was waiting for: a second answer to the message with id
+    `answered` (None when the implementation speaks protocol 1, which has no ids: then it came
+    after the answer to the last message sent), found on output line `line` of the command."""
+
+    answered: int | None
+    line: int
+    text: str
 
 
 class Adapter(Protocol):

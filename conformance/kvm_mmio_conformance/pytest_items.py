@@ -21,7 +21,14 @@ from kvm_mmio_conformance.inprocess import InProcessChannel, load_factory
 from kvm_mmio_conformance.process import DEFAULT_TIMEOUT, SubprocessChannel
 from kvm_mmio_conformance.protocol import LAYERS, AdapterFailure
 from kvm_mmio_conformance.report import describe_failure
-from kvm_mmio_conformance.runner import CaseResult, Channel, connect, rerun_command, run_case
+from kvm_mmio_conformance.runner import (
+    CaseResult,
+    Channel,
+    MessageIds,
+    connect,
+    rerun_command,
+    run_case,
+)
 from kvm_mmio_conformance.vectors import Case, load_vectors, select
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
 
 SUITE_NAME = "kvm-mmio-conformance"
 _CHANNEL = pytest.StashKey[Channel]()
+_IDS = pytest.StashKey[MessageIds]()
 
 
 class ConformanceFailure(Exception):
@@ -55,7 +63,17 @@ class ConformanceItem(pytest.Item):
         self.extra_keyword_matches.update({case.layer, case.tier})
 
     def runtest(self) -> None:
-        result = run_case(self.config.stash[_CHANNEL], self.implementation, self.case)
+        channel = self.config.stash[_CHANNEL]
+        result = run_case(channel, self.implementation, self.case, ids=self.config.stash[_IDS])
+        extras = getattr(channel, "take_extra_answers", list)()
+        if extras and result.status == "passed":
+            extra = extras[0]
+            result = attrs.evolve(
+                result,
+                status="failed",
+                reason=f"output line {extra.line} answers the message with id {extra.answered} "
+                f"a second time: {extra.text}; each message must be answered exactly once",
+            )
         if result.status == "skipped":
             pytest.skip(result.reason)
         if result.status == "failed":
@@ -118,6 +136,7 @@ def conformance_items(session: pytest.Session) -> list[pytest.Item]:
     config = session.config
     channel, target = _channel(config)
     config.stash[_CHANNEL] = channel
+    config.stash[_IDS] = MessageIds()
     suite = _Suite.from_parent(session, name=SUITE_NAME)
     try:
         implementation = connect(channel)

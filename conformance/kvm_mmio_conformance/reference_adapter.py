@@ -33,7 +33,7 @@ from kvm_mmio_conformance.model_config import (
 from kvm_mmio_conformance.model_wire import enabled_actions, perform, take_step
 from kvm_mmio_conformance.protocol import PROTOCOL_VERSION, BaseAdapter
 
-__all__ = ["NAME", "ReferenceAdapter", "capabilities", "model_level"]
+__all__ = ["NAME", "ReferenceAdapter", "capabilities", "model_level", "operations_level"]
 
 NAME = "kvm_mmio reference"
 
@@ -51,12 +51,18 @@ def model_level(observes: list[str]) -> dict[str, Any]:
     }
 
 
+def operations_level(observes: list[str]) -> dict[str, Any]:
+    """The operations section: a model-level one, plus whole repeated flags changes in one
+    message and a generation that starts exactly at InitGen (the cases run to the wrap)."""
+    return {**model_level(observes), "repeat": True, "exact_generation": True}
+
+
 def capabilities() -> dict[str, Any]:
     """What the reference declares: every layer, with everything it supports."""
     return {
         "layers": ["spte", "operations", "steps"],
         "spte": {"eras": list(ERAS), "paging": list(PAGING_MODES)},
-        "operations": model_level(["outcome", "path", "generation"]),
+        "operations": operations_level(["outcome", "path", "generation"]),
         "steps": model_level(["enabled", "state"]),
     }
 

@@ -19,7 +19,7 @@ from kvm_mmio_conformance.protocol import LAYERS
 from kvm_mmio_conformance.runner import STATUSES, CaseResult, Report
 from kvm_mmio_conformance.vectors import TIERS
 
-__all__ = ["describe_failure", "render_json", "render_text", "summary", "write_junit"]
+__all__ = ["describe_failure", "render_json", "render_text", "summary", "verdict", "write_junit"]
 
 STDERR_SHOWN_LINES = 10
 
@@ -87,23 +87,41 @@ def render_text(report: Report) -> str:
         f"{'total':<20}{report.count('passed'):>8}{report.count('failed'):>8}"
         f"{report.count('skipped'):>9}   ({report.seconds:.2f} s)"
     )
-    if not report.results:
-        lines.append("(no case selected: no vectors for these layers and tiers yet)")
     skipped = _skipped(report)
     if skipped:
         lines += ["", *skipped]
     for result in report.results:
         if result.status == "failed":
             lines += ["", describe_failure(result)]
-    must = sum(r.status == "failed" and r.case.tier == "must" for r in report.results)
-    others = report.count("failed") - must
-    lines.append("")
-    if report.ok:
-        extra = f"; {others} should/may case(s) failed" if others else ""
-        lines.append(f"ok: no must-tier case failed{extra}")
-    else:
-        lines.append(f"NOT OK: {must} must-tier case(s) failed")
+    lines += ["", verdict(report)]
     return "\n".join(lines)
+
+
+def _up_to(require: str) -> str:
+    return "must-tier" if require == "must" else f"{require}-tier or lower"
+
+
+def verdict(report: Report) -> str:
+    """The last line of the text report: ok, or NOT OK and why."""
+    required = report.required_failures
+    failed = f"; {required} {_up_to(report.require)} case(s) failed" if required else ""
+    if report.stopped:
+        return (
+            f"NOT OK: stopped after {len(report.results)} of {report.planned} case(s): "
+            f"{report.stopped}{failed}"
+        )
+    if not report.ran:
+        if not report.results:
+            return "NOT OK: no case ran: none is selected (no vectors for these layers and tiers)"
+        return (
+            f"NOT OK: no case ran: all {len(report.results)} selected case(s) were skipped "
+            "(see the reasons above)"
+        )
+    if required:
+        return f"NOT OK: {required} {_up_to(report.require)} case(s) failed"
+    others = report.count("failed")
+    extra = f"; {others} case(s) of higher tiers failed" if others else ""
+    return f"ok: no {_up_to(report.require)} case failed{extra}"
 
 
 def _case_json(result: CaseResult) -> dict[str, Any]:
@@ -129,9 +147,14 @@ def _case_json(result: CaseResult) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> dict[str, Any]:
-    """{"ok", "passed", "failed", "skipped", "seconds", "implementation", "summary", "cases"}."""
+    """{"ok", "require", "planned", "ran", "stopped", "passed", "failed", "skipped", "seconds",
+    "implementation", "summary", "cases"}."""
     return {
         "ok": report.ok,
+        "require": report.require,
+        "planned": report.planned,
+        "ran": report.ran,
+        "stopped": report.stopped or None,
         "passed": report.count("passed"),
         "failed": report.count("failed"),
         "skipped": report.count("skipped"),

@@ -6,7 +6,7 @@ import sys
 from _common import serve
 
 
-def crash() -> None:
+def crash(_answer) -> None:
     print("crashing.py: giving up on decode (on purpose)", file=sys.stderr, flush=True)
     os._exit(3)
 

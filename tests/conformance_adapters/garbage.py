@@ -5,7 +5,7 @@ import sys
 from _common import serve
 
 
-def garble() -> None:
+def garble(_answer) -> None:
     print("garbage.py: about to print garbage", file=sys.stderr, flush=True)
     print("<<< this is not JSON >>>", flush=True)
 

@@ -6,7 +6,7 @@ import time
 from _common import serve
 
 
-def hang() -> None:
+def hang(_answer) -> None:
     print("hanging.py: sleeping instead of answering", file=sys.stderr, flush=True)
     time.sleep(3600)
 

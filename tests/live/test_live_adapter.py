@@ -95,7 +95,7 @@ def build_case(case_id, operations, *, vcpus=("v1",), gfns=(1, 2, 3), init_ram=(
 def document(raw_cases):
     return {
         "schema": "kvm-mmio-operations-vectors",
-        "version": 1,
+        "version": 2,
         "generator": {"name": "tests/live/test_live_adapter.py", "version": 1},
         "count": len(raw_cases),
         "notes": {},
@@ -264,9 +264,12 @@ def test_the_adapter_out_of_process_agrees_and_leaves_no_trace_instance(
     with TraceSession([]) as viewer:  # a tracefs mount to look at the instances through
         before = _resources(viewer)[2]
         command = f"{sys.executable} -m kvm_mmio_conformance.live.serve"
+        during = []  # looked at after each case, while the server runs (run ends it)
         with SubprocessChannel(command, timeout=20) as channel:
-            report = run(channel, CASES[:2])
-            during = _resources(viewer)[2]
+            report = run(
+                channel, CASES[:2], progress=lambda *_: during.append(_resources(viewer)[2])
+            )
+        during = during[-1]
         assert [r.status for r in report.results] == ["passed", "passed"]
         assert report.implementation.name.startswith("Linux KVM ")
         assert len(during) == len(before) + 1  # the server's own instance, named by its pid

@@ -22,7 +22,7 @@ from kvm_mmio.spte import (
     is_mmio_spte,
     make_mmio_spte,
 )
-from kvm_mmio.spte_requests import answer_line, format_u64
+from kvm_mmio.spte_requests import answer_bytes, format_u64
 from kvm_mmio_tools.errors import UsageError
 
 _NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+)|([0-9]+)")
@@ -121,9 +121,9 @@ def run_decode(args: argparse.Namespace) -> int:
 
 
 def run_batch(_args: argparse.Namespace) -> int:
-    for line in sys.stdin:
-        if line.strip():
-            print(answer_line(line), flush=True)
+    """One answer line per stdin line, blank lines and undecodable bytes included."""
+    for raw in sys.stdin.buffer:
+        print(answer_bytes(raw.removesuffix(b"\n")), flush=True)
     return 0
 
 
@@ -152,7 +152,8 @@ def register(subparsers) -> None:
         "batch",
         help="answer JSON-lines requests on stdin, one JSON line each on stdout",
         description="Each stdin line is a request {op: encode|decode|check, profile: {era, paging, "
-        "phys_bits, cache_bits, l1tf}, ...}; 64-bit values are 0x-hex strings. A bad line is "
-        'answered {"error": ...} and the next line is read. See kvm_mmio.spte_requests.',
+        "phys_bits, cache_bits, l1tf}, ...}; 64-bit values are 0x-hex strings. Every line gets "
+        "exactly one answer line: a bad one (blank, not UTF-8, not JSON, malformed) is answered "
+        '{"error": ...} and the next line is read. See kvm_mmio.spte_requests.',
     )
     batch.set_defaults(handler=run_batch)

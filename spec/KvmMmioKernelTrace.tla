@@ -12,6 +12,9 @@
 (* TLC: Init picks the log.  TLC prints <<"reached", log, k>> whenever     *)
 (* event k of a log is matched, so the caller learns, for each log, the    *)
 (* first event no behaviour explains (run with -deadlock: every log ends). *)
+(* With ShowLast, it also prints each state in which a log's last event is *)
+(* matched: run on a rejected log cut before its first unexplained event,  *)
+(* that is the state the spec was in when it could not go on.             *)
 (*                                                                         *)
 (* The events, in the generated module KvmMmioKernelTraceData:             *)
 (*   Logs == << <<e1, e2, ...>>, ... >>, each event a tuple <<code, x, y, z>> *)
@@ -35,16 +38,17 @@
 (*                    before it) with out = the observed outcome;          *)
 (*   cache hit     -> Emulate(v) deciding with path "cache";               *)
 (*   zap           -> FlushSlot, or RunHook zapping at a generation wrap.  *)
-(* Unobserved: every other step, except a zap (always traced) and, for an  *)
-(* emulated access, a cache hit (traced; the emulation that follows a      *)
-(* native access's own no-slot fault traces no hit on the host).          *)
+(* Unobserved: every other step, except a zap and a cache hit, which the   *)
+(* kernel always traces (a log that lost one is rejected).                 *)
 (***************************************************************************)
 EXTENDS KvmMmio, KvmMmioKernelTraceData, Sequences, TLC
 
-CONSTANT MaxHidden   \* unobserved steps allowed between two events
+CONSTANTS
+    MaxHidden,  \* unobserved steps allowed between two events
+    ShowLast    \* print every state in which the last event of a log is matched
 
 ASSUME Gfns = 1 .. Cardinality(Gfns)
-ASSUME Cardinality(Vcpus) = 1 /\ MaxHidden \in Nat
+ASSUME Cardinality(Vcpus) = 1 /\ MaxHidden \in Nat /\ ShowLast \in BOOLEAN
 
 VARIABLES
     ti,      \* the log followed
@@ -87,7 +91,7 @@ HiddenVcpu(v) ==
     \/ /\ \/ HwAccess(v) \/ CheckCache(v) \/ ReadMmioGen(v) \/ GetMmioSpte(v)
           \/ CheckSpte(v) \/ FillFromSpte(v) \/ Lookup(v) \/ InstallRam(v) \/ FillNoSlot(v)
           \/ MakeMmioSpte(v) \/ MarkMmioSpte(v) \/ ReadGuest(v)
-          \/ Emulate(v) /\ (path'[v] = "cache" => mode[v] = "native")
+          \/ Emulate(v) /\ path'[v] # "cache"
        /\ UNCHANGED last
     \/ /\ EndAccess(v)
        /\ last' = [last EXCEPT ![v] = [gfn |-> acc[v], out |-> out[v]]]
@@ -143,6 +147,11 @@ TraceNext ==
        /\ hidden' = 0
        /\ ti' = ti
        /\ PrintT(<<"reached", ti, cursor + 1>>)
+       /\ ShowLast /\ cursor' = Len(Logs[ti]) =>
+             PrintT(<<"state", ti, [slots |-> slots', gen |-> gen', busy |-> busy',
+                                    spte |-> spte', cache |-> cache', pc |-> pc', acc |-> acc',
+                                    out |-> out', path |-> path', upd |-> upd', req |-> req',
+                                    last |-> last']>>)
     \/ Hidden
 
 =============================================================================

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from kvm_mmio.vm import Observation
 from kvm_mmio.vm import Vm as ReferenceVm
 
+from .eventlog import NO_RECORDER, EventLog
 from .guest import Guest, assemble, read
 from .operations import Applied, KernelMemslots, MemslotOp, apply_to_reference, gfns_of
 from .run import VcpuRunner
-from .eventlog import NO_RECORDER, EventLog
 from .tracefs import TraceRecord, TraceSession, parse_cache_hit
 from .vm import PAGE_SIZE, KvmSystem, Vm
 

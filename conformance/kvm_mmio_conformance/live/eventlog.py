@@ -64,8 +64,8 @@ class EventLog:
     """A private trace instance with TV_EVENTS on, and the markers of one run written into it.
 
     Open it before the VM is created (so that the log starts at the VM's first event) and close
-    it after; `cut()` ends one log (every record since the previous cut, in the instance's order)
-and starts the next, so that one session can record the logs of several VMs in turn.
+    it after; `cut()` ends one log (every record since the previous cut, in the instance's
+    order) and starts the next, so that one session can record the logs of several VMs in turn.
     """
 
     def __init__(self) -> None:

@@ -187,3 +187,19 @@ def test_a_disagreeing_case_is_shown_and_exits_1(tmp_path, capsys):
         "kernel and reference DO NOT agree: 0 of 0 check(s) that ran (0 skipped); "
         "operations vectors: 1 case(s) run, 0 agree, 1 disagree, 1 skipped"
     )
+
+
+def test_without_kvm_trace_validation_is_reported_skipped_in_the_json(no_kvm, capsys):
+    assert main(["live", "--json", "--check", "tv"]) == 3
+    skipped = {"status": "skipped", "reason": "/dev/kvm not present"}
+    assert json.loads(capsys.readouterr().out) == {
+        "ok": False,
+        "checks": {},
+        "trace_validation": skipped,
+    }
+
+
+@pytest.mark.parametrize("logs", ["0", "10001"])
+def test_tv_logs_out_of_range_is_a_usage_error_naming_the_range(logs, capsys):
+    assert main(["live", "--check", "tv", "--tv-logs", logs]) == 2
+    assert f"--tv-logs must be in 1 .. 10000, got {logs}" in capsys.readouterr().err

@@ -43,7 +43,7 @@ __all__ = [
 DEFAULT_MAX_HIDDEN = 16
 HOST_MODEL = "host"
 _REACHED = re.compile(r'^<<"reached", (\d+), (\d+)>>$')
-_STATE = re.compile(r'^<<"state", \d+, (.*)>>$', re.DOTALL)
+_STATE = re.compile(r'^<< ?"state", \d+, (.*?) ?>>$')
 _CONSTANTS = re.compile(r"^CONSTANTS?\n(.*?)(?=^[A-Z]+\b)", re.MULTILINE | re.DOTALL)
 _BINDING = re.compile(r"^\s*(\w+)\s*=\s*(.+?)\s*$")
 _JAVA_OPTS = ("-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1", "-Xms1g")
@@ -207,8 +207,24 @@ def state_before(
     result = _run(
         [log[: verdict.matched]], overrides or {}, max_hidden, 1, timeout, None, show_last=True
     )
-    found = (_STATE.match(line.strip()) for line in result.user_output)
-    return tuple(dict.fromkeys(match[1] for match in found if match is not None))
+    return tuple(dict.fromkeys(_printed_states(result.user_output)))
+
+
+def _printed_states(lines: Sequence[str]) -> list[str]:
+    """The values of the <<"state", ...>> prints, each on one line (TLC breaks long values
+    over several lines)."""
+    states, current = [], None
+    for line in lines:
+        if re.match(r'^<< ?"state",', line.strip()):
+            current = []
+        if current is not None:
+            current.append(line.strip())
+            text = " ".join(" ".join(current).split())
+            if text.count("<<") == text.count(">>") and text.count("[") == text.count("]"):
+                if found := _STATE.match(text):
+                    states.append(found[1])
+                current = None
+    return states
 
 
 def _run(

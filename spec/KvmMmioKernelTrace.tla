@@ -34,8 +34,11 @@
 (*                    an unobserved step taken when the kernel publishes;  *)
 (*   ioctl returned-> the change's installs all done: upd.phase = "idle";  *)
 (*   access begins -> BeginAccess(v, g, m);                                *)
-(*   result, MMIO decided -> the access's decision (an unobserved step    *)
-(*                    before it) with out = the observed outcome;          *)
+(*   result        -> the access decided the observed outcome and ended   *)
+(*                    (both unobserved steps before it: userspace writes   *)
+(*                    the result once KVM_RUN has returned);               *)
+(*   MMIO decided  -> the access's decision (an unobserved step before     *)
+(*                    it) with out = "mmio";                               *)
 (*   cache hit     -> Emulate(v) deciding with path "cache";               *)
 (*   zap           -> FlushSlot, or RunHook zapping at a generation wrap.  *)
 (* Unobserved: every other step, except a zap and a cache hit, which the   *)
@@ -117,7 +120,9 @@ Observe(e) ==
                      /\ req' = NoReq
                      /\ UNCHANGED <<vars, last>>
       [] e[1] = 3 -> BeginAccess(v, e[2], ModeNames[e[3]]) /\ UNCHANGED <<req, last>>
-      [] e[1] = 4 -> Decided(v, e[2], OutNames[e[3]]) /\ UNCHANGED <<vars, req, last>>
+      [] e[1] = 4 -> /\ pc[v] = "Idle"
+                     /\ last[v] = [gfn |-> e[2], out |-> OutNames[e[3]]]
+                     /\ UNCHANGED <<vars, req, last>>
       [] e[1] = 5 -> /\ acc[v] = e[2]
                      /\ Emulate(v) /\ path'[v] = "cache"
                      /\ UNCHANGED <<req, last>>

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from kvm_mmio_conformance.live.kerneltrace import loads
-from kvm_mmio_conformance.live.tracefs import INSTANCE_PREFIX, find_tracefs
+from kvm_mmio_conformance.live.tracefs import INSTANCE_PREFIX, TraceSession, find_tracefs
 from kvm_mmio_tools.cli import main
 
 pytestmark = [pytest.mark.live, pytest.mark.tlc, pytest.mark.slow]
@@ -36,3 +36,11 @@ def test_recorded_logs_are_written_and_every_one_is_accepted(
     root = find_tracefs()
     if root is not None:  # mounted by someone else: our instances must be gone
         assert not [n for n in os.listdir(os.path.join(root, "instances")) if n.startswith(mine)]
+
+
+def test_a_full_ring_buffer_is_counted_as_lost_records(tracefs_available):
+    with TraceSession((), buffer_kb_per_cpu=4) as session:
+        assert session.overruns() == 0
+        for n in range(5000):  # ~0.4 MB of markers into a 4 KiB buffer, nobody reading
+            session.marker(f"filler {n:05d} " + "x" * 64)
+        assert session.overruns() > 0

@@ -26,7 +26,7 @@ TV_EVENTS = (
     "kvm/kvm_mmio",  # an emulated MMIO access decided (read, unsatisfied-read, write)
     "kvmmmu/kvm_mmu_zap_all_fast",  # every shadow page zapped: FlushSlot (or the wrap's RunHook)
 )
-BUFFER_KB_PER_CPU = 16384  # a 100-cycle race log is ~0.5 MB; room to spare, nothing lost
+BUFFER_KB_PER_CPU = 16384  # a 3-cycle race log is ~0.1 MB; a lost record is an error (cut())
 
 
 class Recorder(Protocol):
@@ -94,8 +94,13 @@ class EventLog:
         return fresh
 
     def cut(self) -> list[TraceRecord]:
-        """The current log (every record since the last cut, oldest first); a new one starts."""
+        """The current log (every record since the last cut, oldest first); a new one starts.
+        A log that lost records (the ring buffer overran) would be rejected for what it lacks,
+        so that is an error instead."""
         self.read()
+        lost = self._session.overruns()
+        if lost:
+            raise RuntimeError(f"the trace buffer overran: {lost} record(s) lost from the log")
         log, self._current = self._current, []
         return log
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from kvm_mmio_conformance.live.checks import CHECK_NAMES, LiveRun, run_checks
 from kvm_mmio_conformance.live.opsrun import OPERATIONS_VECTORS, OperationsRun, run_vectors_file
 from kvm_mmio_conformance.live.racecheck import DEFAULT_ITERATIONS
-from kvm_mmio_conformance.live.report import JSON_KEYS, agree, render_json, render_text
+from kvm_mmio_conformance.live.report import JSON_KEYS, render_json, render_text
 from kvm_mmio_conformance.live.tracefs import unavailable_reason as tracefs_unavailable_reason
 from kvm_mmio_conformance.live.tvrecord import DEFAULT_RACE_LOGS
 from kvm_mmio_conformance.live.vm import kvm_unavailable_reason
@@ -125,17 +125,18 @@ def run(args: argparse.Namespace) -> int:
         tv = _trace_validation(args, line.update) if with_tv else None
     finally:
         line.clear()
+    status = _exit_status(result, operations, tv)
     if args.json:
         report = render_json(result, operations)
         if tv is not None:
-            report = _with_tv(report, result, operations, tv)
+            report |= {"ok": status == EXIT_OK, TV_KEY: _tv_json(tv)}
         print(json.dumps(report))
     else:
         text = render_text(result, operations) if names or with_operations else ""
         if tv is not None:
             text = "\n".join(_tv_lines(tv)) + ("\n\n" + text if text else "")
         print(text)
-    return _exit_status(result, operations, tv)
+    return status
 
 
 def _trace_validation(args: argparse.Namespace, progress: Callable[[str], None]) -> TvRun | str:
@@ -146,14 +147,8 @@ def _trace_validation(args: argparse.Namespace, progress: Callable[[str], None])
     return run_trace_validation(args.tv_logs, save_dir=args.tv_dir, progress=progress)
 
 
-def _with_tv(
-    report: dict, result: LiveRun, operations: OperationsRun | None, tv: TvRun | str
-) -> dict:
-    if isinstance(tv, str):
-        return report | {TV_KEY: {"status": "skipped", "reason": tv}}
-    ran_before = bool(result.checks) or operations is not None
-    ok = (report["ok"] or not ran_before) and tv.status == "ok"
-    return report | {"ok": ok, TV_KEY: tv_json(tv)}
+def _tv_json(tv: TvRun | str) -> dict:
+    return {"status": "skipped", "reason": tv} if isinstance(tv, str) else tv_json(tv)
 
 
 def _tv_lines(tv: TvRun | str) -> list[str]:
@@ -163,13 +158,14 @@ def _tv_lines(tv: TvRun | str) -> list[str]:
 
 
 def _exit_status(result: LiveRun, operations: OperationsRun | None, tv: TvRun | str | None) -> int:
-    tv_status = None if tv is None else "skipped" if isinstance(tv, str) else tv.status
-    others = bool(result.checks) or operations is not None
-    if (not others or agree(result, operations)) and tv_status in (None, "ok"):
-        return EXIT_OK if others or tv_status == "ok" else EXIT_TOOL
-    disagree = any(check.status == "disagree" for check in result.checks)
-    if disagree or (operations is not None and operations.status == "disagree"):
-        return EXIT_DISAGREE
-    if tv_status == "disagree":
-        return EXIT_DISAGREE
-    return EXIT_TOOL
+    """0 if everything that ran agreed (and something ran), 1 if anything disagreed, else 3; a
+    skipped check, like a skipped tv, neither passes nor fails the run."""
+    statuses = [check.status for check in result.checks]
+    if operations is not None:
+        statuses.append(operations.status)
+    if isinstance(tv, TvRun):
+        statuses.append(tv.status)
+    ran = [status for status in statuses if status != "skipped"]
+    if ran and all(status == "ok" for status in ran):
+        return EXIT_OK
+    return EXIT_DISAGREE if "disagree" in ran else EXIT_TOOL

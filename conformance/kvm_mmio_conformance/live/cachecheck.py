@@ -148,6 +148,7 @@ def _session(record: bool) -> EventLog | TraceSession:
 def _kernel_probe(vm: Vm, trace: EventLog | TraceSession, case: CacheCase) -> KernelProbe:
     guest = Guest(vm)
     memslots = KernelMemslots(vm, first_slot=FIRST_SLOT)
+    recorder = trace if isinstance(trace, EventLog) else NO_RECORDER
     created = 0
 
     def apply(op: MemslotOp) -> Applied:
@@ -157,17 +158,14 @@ def _kernel_probe(vm: Vm, trace: EventLog | TraceSession, case: CacheCase) -> Ke
             page = vm.allocate(PAGE_SIZE)
             page.write_int(0, 1, MARKER_BASE + created)
             created += 1
-        if isinstance(trace, EventLog):
-            trace.ioctl_begin(op.kind, op.gfn, op.to)
+        recorder.ioctl_begin(op.kind, op.gfn, op.to)
         applied = memslots.apply(op, page)
-        if isinstance(trace, EventLog):
-            trace.ioctl_end(applied.accepted)
+        recorder.ioctl_end(applied.accepted)
         return applied
 
     if not apply(MemslotOp("create", OTHER)).accepted:
         raise RuntimeError(f"creating the unrelated slot at {OTHER:#x} failed")
     with VcpuRunner(vm.create_vcpu(0)) as runner:
-        recorder = trace if isinstance(trace, EventLog) else NO_RECORDER
         recorder.access(X, "native")
         (fill,) = runner.run_program(guest, assemble([read(X)]), cpl=3)
         recorder.result(X, "ram" if fill.path == "memory" else "mmio")

@@ -143,8 +143,9 @@ Observe(e) ==
 \* What TLC tells states apart by (its VIEW): not the history variables saw and dec, which no
 \* action reads, nor the count of unobserved steps; two states that differ only in those match
 \* the same events from then on (a state is explored once, with the budget of unobserved steps
-\* left at its first visit: MaxHidden is set with slack over what a log needs).  (Without it, each interleaving of the updater's steps with an
-\* access's leaves its own saw, and the state space of a log grows tenfold.)
+\* left at its first visit: MaxHidden is set with slack over what a log needs).  Without it,
+\* each interleaving of the updater's steps with an access's leaves its own saw, and the state
+\* space of a log grows several times over.
 TraceView == <<slots, gen, busy, spte, cache, pc, acc, mode, inCS, out, path, upd, spteLocal,
                genLocal, ti, cursor, req, last>>
 

@@ -185,3 +185,47 @@ def test_a_disagreeing_case_is_shown_and_exits_1(tmp_path, capsys):
         "kernel and reference DO NOT agree: 0 of 0 check(s) that ran (0 skipped); "
         "operations vectors: 1 case(s) run, 0 agree, 1 disagree, 1 skipped"
     )
+
+
+def test_without_kvm_trace_validation_is_reported_skipped_in_the_json(no_kvm, capsys):
+    assert main(["live", "--json", "--check", "tv"]) == 3
+    skipped = {"status": "skipped", "reason": "/dev/kvm not present"}
+    assert json.loads(capsys.readouterr().out) == {
+        "ok": False,
+        "checks": {},
+        "trace_validation": skipped,
+    }
+
+
+@pytest.mark.parametrize("logs", ["0", "10001"])
+def test_tv_logs_out_of_range_is_a_usage_error_naming_the_range(logs, capsys):
+    assert main(["live", "--check", "tv", "--tv-logs", logs]) == 2
+    assert f"--tv-logs must be in 1 .. 10000, got {logs}" in capsys.readouterr().err
+
+
+def test_a_rejected_log_exits_1_and_names_its_first_unexplained_event(monkeypatch, capsys):
+    from kvm_mmio_conformance.live.kerneltrace import Converted
+    from kvm_mmio_conformance.live.tvrecord import RecordedLog
+    from kvm_mmio_tools.kerneltv import TvRun
+    from kvm_mmio_tools.kernelvalidate import LogVerdict
+
+    events = ({"ev": "access", "gfn": 768, "mode": "native"}, {"ev": "zap"})
+    logs = (RecordedLog("race 1", Converted(events, 0)),)
+    run = TvRun(logs, (LogVerdict(0, 2, 1),), 1.5, 10, ('[pc |-> (v1 :> "HwAccess")]',))
+    monkeypatch.setattr(live, "kvm_unavailable_reason", lambda: None)
+    monkeypatch.setattr(live, "tracefs_unavailable_reason", lambda: None)
+    monkeypatch.setattr(live, "run_trace_validation", lambda *a, **k: run)
+    assert main(["live", "--json", "--check", "tv"]) == 1
+    tv = json.loads(capsys.readouterr().out)["trace_validation"]
+    assert (tv["status"], tv["traces"], tv["accepted"], tv["rejected"]) == ("disagree", 1, 0, 1)
+    assert tv["kernel_events"] == 1
+    assert tv["first_rejected"] == {
+        "log": "race 1",
+        "index": 1,
+        "event": {"ev": "zap"},
+        "states_before": ['[pc |-> (v1 :> "HwAccess")]'],
+    }
+    assert main(["live", "--check", "tv"]) == 1
+    out = capsys.readouterr().out
+    assert "1 logs, 2 events (1 kernel events), 0 accepted, 1 rejected" in out
+    assert "first rejected: race 1, event 1: {'ev': 'zap'}" in out

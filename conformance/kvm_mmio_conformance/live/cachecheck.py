@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from kvm_mmio.vm import Observation
 from kvm_mmio.vm import Vm as ReferenceVm
 
+from .eventlog import NO_RECORDER, EventLog
 from .guest import Guest, assemble, read
 from .operations import Applied, KernelMemslots, MemslotOp, apply_to_reference, gfns_of
 from .run import VcpuRunner
-from .tracefs import TraceSession, parse_cache_hit
+from .tracefs import TraceRecord, TraceSession, parse_cache_hit
 from .vm import PAGE_SIZE, KvmSystem, Vm
 
 __all__ = [
@@ -101,6 +102,7 @@ class CacheRow:
 @dataclass(frozen=True, slots=True)
 class CacheCheck:
     rows: tuple[CacheRow, ...]
+    logs: tuple[tuple[TraceRecord, ...], ...] = ()  # each case's event log, when recorded
 
     @property
     def ok(self) -> bool:
@@ -117,22 +119,36 @@ def reference_probe(case: CacheCase) -> tuple[tuple[bool, ...], Observation]:
     return accepted, vm.access("v1", X, "emulated")
 
 
-def run_cache_check(cases: tuple[CacheCase, ...] = CACHE_CASES) -> CacheCheck:
-    """Every case on a fresh VM of one /dev/kvm, under one trace session (needs tracefs)."""
-    rows = []
-    with KvmSystem() as kvm, TraceSession([CACHE_HIT_EVENT]) as trace:
-        if trace.missing:
-            raise RuntimeError(f"this kernel has no {CACHE_HIT_EVENT} trace event")
+def run_cache_check(
+    cases: tuple[CacheCase, ...] = CACHE_CASES, *, record: bool = False
+) -> CacheCheck:
+    """Every case on a fresh VM of one /dev/kvm, under one trace session (needs tracefs).
+    `record`: also keep each case's event log (eventlog.py), for trace validation."""
+    rows, logs = [], []
+    with KvmSystem() as kvm, _session(record) as trace:
         for case in cases:
             with kvm.create_vm() as vm:
                 kernel = _kernel_probe(vm, trace, case)
+            if isinstance(trace, EventLog):
+                logs.append(tuple(trace.cut()))
             rows.append(CacheRow(case, kernel, *reference_probe(case)))
-    return CacheCheck(tuple(rows))
+    return CacheCheck(tuple(rows), tuple(logs))
 
 
-def _kernel_probe(vm: Vm, trace: TraceSession, case: CacheCase) -> KernelProbe:
+def _session(record: bool) -> EventLog | TraceSession:
+    if record:
+        return EventLog()
+    trace = TraceSession([CACHE_HIT_EVENT])
+    if trace.missing:
+        trace.close()
+        raise RuntimeError(f"this kernel has no {CACHE_HIT_EVENT} trace event")
+    return trace
+
+
+def _kernel_probe(vm: Vm, trace: EventLog | TraceSession, case: CacheCase) -> KernelProbe:
     guest = Guest(vm)
     memslots = KernelMemslots(vm, first_slot=FIRST_SLOT)
+    recorder = trace if isinstance(trace, EventLog) else NO_RECORDER
     created = 0
 
     def apply(op: MemslotOp) -> Applied:
@@ -142,17 +158,24 @@ def _kernel_probe(vm: Vm, trace: TraceSession, case: CacheCase) -> KernelProbe:
             page = vm.allocate(PAGE_SIZE)
             page.write_int(0, 1, MARKER_BASE + created)
             created += 1
-        return memslots.apply(op, page)
+        recorder.ioctl_begin(op.kind, op.gfn, op.to)
+        applied = memslots.apply(op, page)
+        recorder.ioctl_end(applied.accepted)
+        return applied
 
     if not apply(MemslotOp("create", OTHER)).accepted:
         raise RuntimeError(f"creating the unrelated slot at {OTHER:#x} failed")
     with VcpuRunner(vm.create_vcpu(0)) as runner:
+        recorder.access(X, "native")
         (fill,) = runner.run_program(guest, assemble([read(X)]), cpl=3)
+        recorder.result(X, "ram" if fill.path == "memory" else "mmio")
         if fill.path != "mmio":
             raise RuntimeError(f"the native read of gfn {X:#x} (no slot) did not exit as MMIO")
         applied = tuple(apply(op) for op in case.ops)
         trace.read()  # the fill's own hit and anything else before the probe
+        recorder.access(X, "emulated")
         (probe,) = runner.run_program(guest, assemble([read(X)]), cpl=0)
+        recorder.result(X, "ram" if probe.path == "memory" else "mmio")
     hits = [parse_cache_hit(record) for record in trace.read()]
     hit = any(h is not None and h.gva == X * PAGE_SIZE for h in hits)
     try:

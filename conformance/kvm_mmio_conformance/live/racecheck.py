@@ -23,6 +23,7 @@ import structlog
 from kvm_mmio import actions
 from kvm_mmio.vm import Vm as ReferenceVm
 
+from .eventlog import NO_RECORDER, Recorder
 from .guest import REPORT_GPA, Guest, assemble, read
 from .operations import KernelMemslots, MemslotOp, apply_to_reference
 from .run import MmioExit, VcpuRunner
@@ -134,9 +135,11 @@ def run_race_check(
     *,
     time_limit: float = 30.0,
     progress: Callable[[int, int], None] | None = None,
+    recorder: Recorder = NO_RECORDER,
 ) -> RaceCheck:
     """Run up to `iterations` cycles (fewer if `time_limit` seconds pass) and judge every read.
-    `progress(cycles, iterations)` is called from the updater thread every 100 cycles."""
+    `progress(cycles, iterations)` is called from the updater thread every 100 cycles;
+    `recorder` is told of every ioctl and access (eventlog.py), from the thread that makes it."""
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     started = time.monotonic()
@@ -146,16 +149,19 @@ def run_race_check(
         for page, marker in zip(pages, PAGE_MARKERS, strict=True):
             page.write_int(0, 1, marker)
         memslots = KernelMemslots(vm, first_slot=2)  # the Guest holds slots 0 and 1
-        if not memslots.apply(MemslotOp("create", X), pages[0]).accepted:
+        recorder.ioctl_begin("create", X)
+        created = memslots.apply(MemslotOp("create", X), pages[0]).accepted
+        recorder.ioctl_end(created)
+        if not created:
             raise RuntimeError(f"creating the slot at gfn {X:#x} failed")
-        updater = _Updater(memslots, pages, iterations, started + time_limit, progress)
+        updater = _Updater(memslots, pages, iterations, started + time_limit, progress, recorder)
         with VcpuRunner(vm.create_vcpu(0)) as runner:
             program = assemble([read(X)], loop=True)
             runner.enter(guest, program)
             thread = threading.Thread(target=updater.run, name="kvm-memslot-updater")
             thread.start()
             try:
-                reads = _spin(runner, updater)
+                reads = _spin(runner, updater, recorder)
             finally:
                 updater.stop()
                 thread.join()
@@ -181,11 +187,13 @@ def _describe(verdict: Verdict, ioctls: list[Ioctl]) -> str:
     return f"{verdict.window.name} ({labels or 'no ioctl'}): showed {verdict.shown}"
 
 
-def _spin(runner: VcpuRunner, updater: "_Updater") -> list[Read]:
+def _spin(runner: VcpuRunner, updater: "_Updater", recorder: Recorder) -> list[Read]:
     """Collect the vCPU's reads until the updater is done; each one is reported to it."""
     reads = []
     while not updater.done.is_set():
+        recorder.access(X, "native")
         observed = _next_read(runner)
+        recorder.result(X, observed.outcome)
         reads.append(observed)
         updater.observed(observed.start_ns)
     return reads
@@ -226,8 +234,10 @@ class _Updater:
         iterations: int,
         deadline: float,
         progress: Callable[[int, int], None] | None,
+        recorder: Recorder,
     ) -> None:
         self.memslots = memslots
+        self.recorder = recorder
         self.pages = pages
         self.iterations = iterations
         self.deadline = deadline
@@ -271,9 +281,11 @@ class _Updater:
 
     def _update(self, label: str, op: MemslotOp, page: int) -> bool:
         memory = self.pages[page] if op.kind == "create" else None
+        self.recorder.ioctl_begin(op.kind, op.gfn, op.to)
         start = time.monotonic_ns()
         applied = self.memslots.apply(op, memory)
         end = time.monotonic_ns()
+        self.recorder.ioctl_end(applied.accepted)
         if not applied.accepted:
             raise RuntimeError(f"the kernel refused {op} ({applied.error}) in the race cycle")
         self.ioctls.append(Ioctl(label, start, end, PAGE_MARKERS[page]))

@@ -216,6 +216,18 @@ class TraceSession:
         records = (parse_line(line) for line in text.decode(errors="replace").splitlines())
         return [record for record in records if record is not None]
 
+    def overruns(self) -> int:
+        """Records lost so far because the ring buffer was full (per_cpu/cpuN/stats)."""
+        lost = 0
+        per_cpu = os.path.join(self.instance or "", "per_cpu")
+        for cpu in os.listdir(per_cpu):
+            with open(os.path.join(per_cpu, cpu, "stats")) as stats:
+                for line in stats:
+                    name, _, value = line.partition(":")
+                    if name.strip() == "overrun":
+                        lost += int(value)
+        return lost
+
     def marker(self, text: str) -> None:
         """A tracing_mark_write record, ordered with the events (e.g. "op begins")."""
         self._write("trace_marker", text)

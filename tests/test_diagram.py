@@ -211,6 +211,12 @@ def test_any_damaged_trace_is_drawn_or_refused_in_one_line(tmp_path, two_vcpu_tr
         b'{"states": [{"pc": {"#map": [["v1", "Idle"]]}, "gen": 1.5}]}',
         b'{"states": [{"pc": {"#map": [["v1", "Idle"]]}}, {"x": 1}], "vars": ["pc"]}',
         b'{"states": [{"pc": {"#map": [["v1"]]}}]}',
+        # a step of a vCPU the first state has no lane for (named, or seen changing)
+        b'{"states": [{"pc": {"#map": [["v2", "Idle"]]}}, '
+        b'{"#meta": {"action": "EndAccess", "params": {"v": "v1"}}, '
+        b'"pc": {"#map": [["v2", "Idle"]]}}]}',
+        b'{"states": [{"pc": {"#map": [["v2", "Idle"]]}, "out": {"#map": [["v1", "ram"]]}}, '
+        b'{"pc": {"#map": [["v2", "Idle"]]}, "out": {"#map": [["v1", "mmio"]]}}]}',
         b"\xff\xfe",
     ],
 )

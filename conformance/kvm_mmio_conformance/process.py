@@ -7,9 +7,10 @@ suite that hangs or misjudges with it tells its author nothing. So:
   group is killed when the channel is done with it (at the end, after a failure, on Ctrl-C or
   SIGTERM); the pipes are read without ever waiting for their end (adapterprocess.py), so a
   descendant that keeps them open cannot hang the suite;
-- every answer has a deadline (`timeout`, default 10 s) and the caller may pass an overall one
-  (`until`); a crash, a hang, or output that is not one JSON object per line, in UTF-8, fails the
-  message in progress with AdapterFailure (carrying the tail of the command's stderr), the group
+- every answer has a deadline (`timeout`, default 10 s; at least 10 s for the hello of a fresh
+  process, which includes its start-up) and the caller may pass an overall one (`until`); a
+  crash, a hang, or output that is not one JSON object per line, in UTF-8, fails the message in
+  progress with AdapterFailure (carrying the tail of the command's stderr), the group
   is killed and the next message starts a fresh process, greeted with hello like the first. If
   that fresh process fails too, the command is given up: every later message fails at once;
 - answers are matched to requests for certain when the command speaks protocol 2 (each message
@@ -44,6 +45,9 @@ SHOWN_CHARS = 200
 EXIT_GRACE = 2.0
 # How long a command that failed gets to exit by itself, so that its real status is reported.
 STATUS_GRACE = 0.2
+# The least time a fresh command gets for its hello answer, which includes its start-up (a
+# Python adapter imports for a second or more on a loaded machine).
+START_TIMEOUT = 10.0
 
 
 def _shown(raw: bytes) -> str:
@@ -125,14 +129,15 @@ class SubprocessChannel:
 
     def _read_answer(self, op: str, until: float | None) -> tuple[Any, int]:
         """The next answer line as a JSON object, and its line number."""
-        limit = time.monotonic() + self.timeout
+        patience = max(self.timeout, START_TIMEOUT) if op == "hello" else self.timeout
+        limit = time.monotonic() + patience
         deadline_first = until is not None and until < limit
         try:
             raw = self._proc.read_line(until if deadline_first else limit)
         except TimeoutError:
             if deadline_first:
                 self._fail(f"{op}: the run's deadline passed while waiting", DeadlineExceeded)
-            self._fail(f"{op}: no answer within {self.timeout:g} s; the command was killed")
+            self._fail(f"{op}: no answer within {patience:g} s; the command was killed")
         except LineTooLong as error:
             self._fail(f"{op}: {error}")
         if raw is None:

@@ -233,8 +233,10 @@ def run(
     """Run every case in order (greeting the implementation first unless `implementation` is
     given). `target` (the --impl/--cmd arguments) makes each failure's rerun command;
     `progress(index, result)` is called after each case; `deadline` is the most seconds the run
-    may take from here. Ctrl-C or SIGTERM (KeyboardInterrupt) ends the run with the report of
-    the cases done so far; the caller closes the channel."""
+    may take from here. A run that gets to its end finishes the channel (`finish()`, where it
+    has one: the input ends and lines written after the last answer fail the case they follow);
+    Ctrl-C or SIGTERM (KeyboardInterrupt) ends the run with the report of the cases done so
+    far. Either way the caller closes the channel."""
     tiers_up_to(require)
     started = time.perf_counter()
     until = None if deadline is None else time.monotonic() + deadline

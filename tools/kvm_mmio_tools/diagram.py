@@ -21,11 +21,11 @@ from typing import Any
 from kvm_mmio.actions import UPDATER_STEPS
 from kvm_mmio.trace import itf_changes, itf_text
 
-__all__ = ["UPDATER", "actor", "sequence_diagram"]
+__all__ = ["PER_VCPU", "UPDATER", "actor", "sequence_diagram"]
 
 UPDATER = "updater"
 # Variables indexed by vCPU (kvm_mmio.state): a vCPU step changes some of them, and only its own.
-_PER_VCPU = ("cache", "dec", "pc", "acc", "mode", "inCS", "saw", "out", "path")
+PER_VCPU = ("cache", "dec", "pc", "acc", "mode", "inCS", "saw", "out", "path")
 
 _ROW, _LANE, _LEFT, _TOP, _BOX_HEIGHT = 16, 150, 44, 56, 20
 _CHAR_WIDTH = 7.3  # of a 12 px monospace character
@@ -42,7 +42,7 @@ def _function(value: Any) -> dict[str, Any]:
 def _changed_vcpus(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """The vCPUs whose entry of some per-vCPU variable differs between the two states."""
     changed: set[str] = set()
-    for name in _PER_VCPU:
+    for name in PER_VCPU:
         old, new = _function(before.get(name)), _function(after.get(name))
         changed |= {vcpu for vcpu, item in new.items() if vcpu in old and old[vcpu] != item}
     return sorted(changed)

@@ -13,8 +13,11 @@ null), values built from strings, booleans, integers below 2^53 in magnitude, ``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
+
+from kvm_mmio_tools.diagram import PER_VCPU
 
 __all__ = ["MAX_DEPTH", "check_trace"]
 
@@ -26,6 +29,12 @@ _META_STRINGS = ("description", "model", "invariant", "source", "format")
 
 def _fail(place: str, problem: str) -> ValueError:
     return ValueError(f"{place}: {problem}")
+
+
+def _field(place: str, key: str) -> str:
+    """The place of a record field or variable: `.name`, or `["odd key"]` (JSON-escaped, so that
+    the message stays on one line whatever the key holds)."""
+    return f"{place}.{key}" if key.isidentifier() else f"{place}[{json.dumps(key)}]"
 
 
 def _check_value(place: str, value: Any, depth: int = 0) -> None:
@@ -67,7 +76,7 @@ def _check_value(place: str, value: Any, depth: int = 0) -> None:
     for key, item in value.items():
         if key.startswith("#"):
             raise _fail(place, f"unknown ITF tag {key!r}")
-        _check_value(f"{place}.{key}", item, depth + 1)
+        _check_value(_field(place, key), item, depth + 1)
 
 
 def _check_step_meta(place: str, meta: Any) -> None:
@@ -116,7 +125,24 @@ def check_trace(document: Any) -> None:
             raise _fail(place, f"variable {missing[0]!r} is missing")
         for name, value in state.items():
             if name != "#meta":
-                _check_value(f"{place}.{name}", value)
+                _check_value(_field(place, name), value)
     pc = states[0].get("pc")
     if not isinstance(pc, Mapping) or "#map" not in pc:
         raise _fail("states[0].pc", "expected a function (#map) whose domain gives the vCPU lanes")
+    _check_vcpus(states, {str(key) for key, _ in pc["#map"]})
+
+
+def _check_vcpus(states: list, lanes: set[str]) -> None:
+    """Every vCPU a step can be drawn for is a lane: the one its parameters name, and every key
+    of the per-vCPU variables (a vCPU seen changing one is the step's actor)."""
+    for index, state in enumerate(states):
+        params = (state.get("#meta") or {}).get("params") or {}
+        if "v" in params and str(params["v"]) not in lanes:
+            raise _fail(f"states[{index}].#meta.params.v", f"{params['v']!r} is not a vCPU of pc")
+        for name in PER_VCPU:
+            value = state.get(name)
+            if isinstance(value, Mapping) and "#map" in value:
+                unknown = {str(key) for key, _ in value["#map"]} - lanes
+                if unknown:
+                    place = f"states[{index}].{name}"
+                    raise _fail(place, f"{sorted(unknown)[0]!r} is not a vCPU of the first pc")
